@@ -1,0 +1,1 @@
+"""Compile specs/ into src/inferlink/_generated/ (python -m codegen)."""

@@ -1,0 +1,58 @@
+"""inferlink: one typed client for machine-learning inference.
+
+    from inferlink import InferenceClient
+    client = InferenceClient(model="org/model")
+    client.text_classification("I love it")
+
+Every task is a method on InferenceClient and, with the same arguments, an async method on AsyncInferenceClient.
+The request and response models live in inferlink.types.
+"""
+
+from ._generated.async_client import AsyncInferenceClient
+from ._generated.sync_client import InferenceClient
+from ._inputs import ContentInput
+from ._stream import AsyncStream, Stream
+from ._version import VERSION as __version__
+from .errors import (
+    AuthenticationError,
+    BadRequestError,
+    ClientClosedError,
+    HTTPError,
+    InferenceConnectionError,
+    InferenceError,
+    InferenceTimeoutError,
+    InvalidInputError,
+    MissingDependencyError,
+    NotFoundError,
+    PermissionDeniedError,
+    RateLimitError,
+    ResponseError,
+    ServerError,
+    StreamError,
+    UnprocessableEntityError,
+)
+
+__all__ = [
+    "AsyncInferenceClient",
+    "AsyncStream",
+    "AuthenticationError",
+    "BadRequestError",
+    "ClientClosedError",
+    "ContentInput",
+    "HTTPError",
+    "InferenceClient",
+    "InferenceConnectionError",
+    "InferenceError",
+    "InferenceTimeoutError",
+    "InvalidInputError",
+    "MissingDependencyError",
+    "NotFoundError",
+    "PermissionDeniedError",
+    "RateLimitError",
+    "ResponseError",
+    "ServerError",
+    "Stream",
+    "StreamError",
+    "UnprocessableEntityError",
+    "__version__",
+]

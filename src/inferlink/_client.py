@@ -1,0 +1,241 @@
+"""The client base: configuration, lifecycle, and the way of one call (plan -> inputs -> send -> parse). The public
+InferenceClient and AsyncInferenceClient are generated subclasses that add one method per task."""
+
+from __future__ import annotations
+
+import asyncio
+import platform
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, Mapping, TypeVar
+
+import httpx
+
+from . import _inputs, _request, _response, _routing
+from ._stream import DONE, AsyncStream, Stream
+from ._transport import Deadline, aread, asend, read, send
+from ._version import VERSION
+from .errors import ClientClosedError, InvalidInputError
+
+if TYPE_CHECKING:
+    from types import TracebackType
+
+    from typing_extensions import Self
+
+    from ._sse import Event
+    from ._task import TaskSpec, Variant
+
+USER_AGENT = f"inferlink/{VERSION} python/{platform.python_version()} httpx/{httpx.__version__}"
+H = TypeVar("H", httpx.Client, httpx.AsyncClient)
+_UNREAD: Any = object()
+
+
+@dataclass(slots=True)
+class _Call:
+    """One planned call: everything decided, nothing sent."""
+
+    task: TaskSpec
+    variant: Variant
+    route: _routing.Route
+    body: dict[str, Any]
+    ready: bytes | None  # the serialized body, when nothing is left to fill in
+    media: dict[str, Any]  # request path -> binary input as the caller gave it
+    headers: dict[str, str]
+    deadline: Deadline
+    extra_body: Mapping[str, Any] | None
+    where: str
+
+
+class _ClientCore(ABC, Generic[H]):
+    _providers: ClassVar[Mapping[str, Any]] = {}  # set by the generated subclass
+    _dialects: ClassVar[Mapping[str, Any]] = {}
+
+    def __init__(
+        self,
+        model: str | None = None,
+        *,
+        provider: str | None = None,
+        token: str | None = None,
+        api_key: str | None = None,
+        base_url: str | None = None,
+        timeout: float | None = None,
+        headers: Mapping[str, str] | None = None,
+        bill_to: str | None = None,
+        http_client: H | None = None,
+    ) -> None:
+        name = type(self).__name__
+        if token is not None and api_key is not None:
+            raise InvalidInputError(f"{name}(): token and api_key are the same setting; give one")
+        if base_url is not None and _routing.is_url(model):
+            raise InvalidInputError(f"{name}(): model is a URL and base_url is set; give one")
+        if base_url is not None and not _routing.is_url(base_url):
+            raise InvalidInputError(f"{name}(): base_url must start with http:// or https://, got {base_url!r}")
+        if provider is not None and provider not in self._providers:
+            known = ", ".join(sorted(self._providers))
+            raise InvalidInputError(f"{name}(): unknown provider {provider!r}; known providers: {known}")
+        if timeout is not None and (isinstance(timeout, bool) or not isinstance(timeout, (int, float))
+                                    or timeout <= 0):
+            raise InvalidInputError(f"{name}(): timeout must be a positive number of seconds or None")
+        secret = token if token is not None else api_key
+        if secret is not None and (not isinstance(secret, str) or not secret.strip()):
+            raise InvalidInputError(f"{name}(): token must be a non-empty string")
+        self.model = model
+        self.provider = provider
+        self.base_url = base_url
+        self.timeout = timeout
+        self.headers: dict[str, str] = dict(headers or {})
+        self.bill_to = bill_to
+        self._token = secret
+        self._implicit_token: str | None = _UNREAD
+        self._own_http = http_client is None
+        self._http: H = http_client if http_client is not None else self._new_http()
+        self._closed = False
+
+    @abstractmethod
+    def _new_http(self) -> H:
+        """The client's own connection pool, when the caller brought none."""
+
+    def __repr__(self) -> str:
+        shown = {"model": self.model, "provider": self.provider, "base_url": self.base_url, "timeout": self.timeout}
+        args = ", ".join(f"{k}={v!r}" for k, v in shown.items() if v is not None)
+        return f"<{type(self).__name__}({args})>"
+
+    def _auth(self, route: _routing.Route) -> dict[str, str]:
+        token = self._token
+        if token is None and route.hf_hosted:
+            if self._implicit_token is _UNREAD:
+                self._implicit_token = _routing.implicit_token()
+            token = self._implicit_token
+        headers = {"authorization": f"Bearer {token}"} if token else {}
+        if self.bill_to and route.hf_hosted:
+            headers["x-hf-bill-to"] = self.bill_to
+        return headers
+
+    def _plan(self, task: TaskSpec, values: Mapping[str, Any], *, model: str | None,
+              extra_body: Mapping[str, Any] | None, headers: Mapping[str, str] | None, timeout: float | None,
+              flags: Mapping[str, Any]) -> _Call:
+        if self._closed:
+            raise ClientClosedError(f"{task.method}(): this client is closed; create a new one")
+        where = f"{task.method}()"
+        variant = task.variant(flags)
+        if variant.decode == "image":
+            _response.require_pillow(task.method)
+        if extra_body is not None and not isinstance(extra_body, Mapping):
+            raise InvalidInputError(f"{where}: extra_body must be a mapping, got {type(extra_body).__name__}")
+        route = _routing.resolve(self._providers, provider=self.provider, client_model=self.model,
+                                 call_model=model, base_url=self.base_url, task=task.task,
+                                 method=task.method, stream=variant.stream)
+        body = _request.build_body(values)
+        ready = _request.validate(task, body)
+        media = {path: value for path in task.media if (value := _request.get(body, path)) is not None}
+        all_headers = {**self._auth(route), **self.headers, **(headers or {})}
+        return _Call(task, variant, route, body, ready, media, all_headers,
+                     Deadline(self.timeout if timeout is None else timeout), extra_body, where)
+
+    def _build(self, call: _Call, media: Mapping[str, _inputs.Media]) -> httpx.Request:
+        content, content_type = _request.encode(call.task, call.route, call.body, media, call.extra_body,
+                                                self._dialects, call.ready)
+        headers = {"content-type": content_type, **call.headers}
+        if call.variant.stream:
+            headers.setdefault("accept", "text/event-stream")
+        return self._http.build_request("POST", call.route.url, content=content, headers=headers,
+                                        timeout=call.deadline.timeout(call.where))
+
+    def _result(self, call: _Call, content: bytes) -> Any:
+        return _response.parse(call.task, call.variant, call.route, self._dialects, content)
+
+    def _decoder(self, call: _Call) -> Any:
+        task, variant, route, dialects = call.task, call.variant, call.route, self._dialects
+
+        def decode(event: Event) -> Any:
+            data = event.data
+            if not data.strip():
+                return None
+            if data[:1] == b"[" and data.strip() == b"[DONE]":
+                return DONE
+            if event.event == "error" or b'"error"' in data:
+                error = _response.stream_error(data, event.event)
+                if error is not None:
+                    raise error
+            return _response.parse_chunk(task, variant, route, dialects, data)
+
+        return decode
+
+    def _download(self, url: str, call: _Call) -> httpx.Request:
+        return self._http.build_request("GET", url, timeout=call.deadline.timeout(call.where))
+
+
+class SyncClientBase(_ClientCore[httpx.Client]):
+    def _new_http(self) -> httpx.Client:
+        return httpx.Client(headers={"user-agent": USER_AGENT}, timeout=None, follow_redirects=True,
+                            limits=httpx.Limits(max_connections=100, max_keepalive_connections=100))
+
+    def close(self) -> None:
+        """Close the connection pool (a client given as http_client stays open: it is the caller's)."""
+        if self._own_http and not self._closed:
+            self._http.close()
+        self._closed = True
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.close()
+
+    def _load(self, value: Any, call: _Call) -> _inputs.Media:
+        if not _inputs.is_remote(value):
+            return _inputs.read_local(value)
+        response = send(self._http, self._download(value, call), call.deadline, f"{call.where} input download")
+        data = read(response, call.deadline, call.where)
+        return _inputs.from_download(data, response.headers.get("content-type"), value)
+
+    def _call(self, task: TaskSpec, values: Mapping[str, Any], *, model: str | None,
+              extra_body: Mapping[str, Any] | None, headers: Mapping[str, str] | None, timeout: float | None,
+              flags: Mapping[str, Any]) -> Any:
+        call = self._plan(task, values, model=model, extra_body=extra_body, headers=headers, timeout=timeout,
+                          flags=flags)
+        media = {path: self._load(value, call) for path, value in call.media.items()}
+        response = send(self._http, self._build(call, media), call.deadline, call.where)
+        if call.variant.stream:
+            return Stream(response, self._decoder(call), self, call.where)
+        return self._result(call, read(response, call.deadline, call.where))
+
+
+class AsyncClientBase(_ClientCore[httpx.AsyncClient]):
+    def _new_http(self) -> httpx.AsyncClient:
+        return httpx.AsyncClient(headers={"user-agent": USER_AGENT}, timeout=None, follow_redirects=True,
+                                 limits=httpx.Limits(max_connections=100, max_keepalive_connections=100))
+
+    async def close(self) -> None:
+        """Close the connection pool (a client given as http_client stays open: it is the caller's)."""
+        if self._own_http and not self._closed:
+            await self._http.aclose()
+        self._closed = True
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                        tb: TracebackType | None) -> None:
+        await self.close()
+
+    async def _load(self, value: Any, call: _Call) -> _inputs.Media:
+        if isinstance(value, (bytes, bytearray, memoryview)):
+            return _inputs.read_local(value)
+        if not _inputs.is_remote(value):  # files: read off the event loop
+            return await asyncio.to_thread(_inputs.read_local, value)
+        response = await asend(self._http, self._download(value, call), call.deadline, f"{call.where} input download")
+        data = await aread(response, call.deadline, call.where)
+        return _inputs.from_download(data, response.headers.get("content-type"), value)
+
+    async def _call(self, task: TaskSpec, values: Mapping[str, Any], *, model: str | None,
+                    extra_body: Mapping[str, Any] | None, headers: Mapping[str, str] | None,
+                    timeout: float | None, flags: Mapping[str, Any]) -> Any:
+        call = self._plan(task, values, model=model, extra_body=extra_body, headers=headers, timeout=timeout,
+                          flags=flags)
+        media = {path: await self._load(value, call) for path, value in call.media.items()}
+        response = await asend(self._http, self._build(call, media), call.deadline, call.where)
+        if call.variant.stream:
+            return AsyncStream(response, self._decoder(call), self, call.where)
+        return self._result(call, await aread(response, call.deadline, call.where))

@@ -1,0 +1,135 @@
+"""Building a request body: the arguments of a generated method -> a validated Hugging Face-shaped body -> the bytes
+of the route's dialect. No I/O here."""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Any, Mapping
+
+from . import _inputs
+from ._dialects import remap
+from .errors import InvalidInputError
+
+if TYPE_CHECKING:
+    from ._routing import Route
+    from ._task import TaskSpec
+
+
+def _default(value: Any) -> Any:
+    dump = getattr(value, "model_dump", None)
+    if dump is not None:
+        return dump(mode="json", by_alias=True, exclude_none=True)
+    if isinstance(value, (tuple, set, frozenset)):
+        return list(value)
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")
+
+
+def dumps(value: Any) -> bytes:
+    return json.dumps(value, default=_default, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+def get(body: Mapping[str, Any], path: str) -> Any:
+    node: Any = body
+    for part in path.split("."):
+        if not isinstance(node, dict) or part not in node:
+            return None
+        node = node[part]
+    return node
+
+
+def put(body: dict[str, Any], path: str, value: Any) -> None:
+    *parents, leaf = path.split(".")
+    node = body
+    for part in parents:
+        node = node.setdefault(part, {})
+    node[leaf] = value
+
+
+def build_body(values: Mapping[str, Any]) -> dict[str, Any]:
+    """Nest {dotted path: value} into a body; None means "not given" and is not sent."""
+    body: dict[str, Any] = {}
+    for path, value in values.items():
+        if value is not None:
+            if "." in path:
+                put(body, path, value)
+            else:
+                body[path] = value
+    return body
+
+
+def merge(target: dict[str, Any], extra: Mapping[str, Any]) -> None:
+    """Deep-merge `extra` into `target` (objects merge, everything else replaces)."""
+    for key, value in extra.items():
+        current = target.get(key)
+        if isinstance(current, dict) and isinstance(value, Mapping):
+            merge(current, value)
+        else:
+            target[key] = value
+
+
+def _argument(task: TaskSpec, loc: tuple[Any, ...]) -> str:
+    """The Python argument (and where inside it) that a validation error location points to."""
+    parts = [str(p) for p in loc]
+    for size in range(len(parts), 0, -1):
+        name = task.args.get(".".join(parts[:size]))
+        if name:
+            rest = "".join(f"[{p}]" if p.isdigit() else f".{p}" for p in parts[size:])
+            return name + rest
+    return ".".join(parts) or "the request"
+
+
+def _replaced(body: dict[str, Any], parts: list[str], value: Any) -> dict[str, Any]:
+    """A copy of `body` with the value at `parts` replaced; only the dicts on the way are copied."""
+    head, rest = parts[0], parts[1:]
+    return {**body, head: _replaced(body[head], rest, value) if rest else value}
+
+
+def validate(task: TaskSpec, body: dict[str, Any]) -> bytes | None:
+    """Check the body against the task's input model before anything is sent. Returns the serialized body when it
+    can be sent as it is (no binary content)."""
+    from pydantic import ValidationError
+
+    check = body
+    for path in task.media:
+        value = get(body, path)
+        if value is not None:
+            _inputs.check(value, f"{task.method}(): {task.args.get(path, path)}")
+            check = _replaced(check, path.split("."), "")
+    try:
+        data = dumps(check)
+    except (TypeError, ValueError) as error:
+        raise InvalidInputError(f"{task.method}(): an argument cannot be sent as JSON: {error}") from None
+    try:
+        task.adapter("INPUT_TYPE").validate_json(data, strict=True)
+    except ValidationError as error:
+        problems = []
+        for item in error.errors(include_url=False):
+            shown = repr(item.get("input"))
+            shown = shown if len(shown) <= 60 else shown[:57] + "..."
+            problems.append(f"{_argument(task, item['loc'])}: {item['msg']} (got {shown})")
+        raise InvalidInputError(f"{task.method}(): invalid argument: " + "; ".join(problems)) from None
+    return None if task.media else data
+
+
+def encode(task: TaskSpec, route: Route, body: dict[str, Any], media: Mapping[str, _inputs.Media],
+           extra_body: Mapping[str, Any] | None, dialects: Mapping[str, Any],
+           ready: bytes | None) -> tuple[bytes, str]:
+    """The request's content and content type in the route's dialect, binary inputs in place."""
+    if task.raw_body and route.dialect == "hf" and set(body) == {"inputs"} and "inputs" in media \
+            and not extra_body:
+        content = media["inputs"]
+        return content.data, content.mime or "application/octet-stream"
+    for path, content in media.items():
+        put(body, path, content.base64())
+    if route.dialect == "openai-chat":
+        if route.body_model is not None:
+            body = {"model": route.body_model, **body}
+    elif route.dialect != "hf":
+        body = remap(dialects[route.dialect]["request"], body, {"model": route.body_model})
+    elif ready is not None and not extra_body and not route.omit:
+        return ready, "application/json"
+    for key in route.omit:
+        body.pop(key, None)
+    if extra_body:
+        merge(body, extra_body)
+    return dumps(body), "application/json"

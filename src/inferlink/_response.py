@@ -1,0 +1,123 @@
+"""Reading a response: bytes -> the typed value a method returns. No I/O here."""
+
+from __future__ import annotations
+
+import io
+import json
+from typing import TYPE_CHECKING, Any, Mapping
+
+from ._dialects import remap
+from .errors import MissingDependencyError, ResponseError, StreamError
+
+if TYPE_CHECKING:
+    from ._routing import Route
+    from ._task import TaskSpec, Variant
+
+
+def _normalize(kind: str | None, value: Any) -> Any:
+    """Reshape what real servers send into the spec's shape."""
+    if kind == "first":
+        return value[0] if isinstance(value, list) and value else value
+    if kind == "flatten":
+        return value[0] if isinstance(value, list) and len(value) == 1 and isinstance(value[0], list) else value
+    if kind == "listify":
+        return [value] if isinstance(value, dict) else value
+    if kind == "matrix":
+        return [value] if isinstance(value, list) and value and not isinstance(value[0], list) else value
+    return value
+
+
+def _invalid(task: TaskSpec, what: str, content: bytes, detail: str) -> ResponseError:
+    shown = content[:300].decode("utf-8", "replace")
+    return ResponseError(f"{task.method}(): the server's {what} is not what this task returns ({detail}); "
+                         f"it began with: {shown!r}", body=content)
+
+
+def _pick(value: Any, path: tuple[str, ...]) -> Any:
+    for name in path:
+        value = getattr(value, name, None) if value is not None else None
+    return value
+
+
+def require_pillow(method: str) -> None:
+    try:
+        import PIL.Image  # noqa: F401
+    except ImportError:
+        raise MissingDependencyError(
+            f"{method}() returns a PIL image by default, and Pillow is not installed: pip install 'inferlink[images]',"
+            f" or pass output_type='bytes'") from None
+
+
+def _image(task: TaskSpec, content: bytes) -> Any:
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        image = Image.open(io.BytesIO(content))
+        image.load()
+    except (UnidentifiedImageError, OSError) as error:
+        raise _invalid(task, "response", content, f"not an image: {error}") from None
+    return image
+
+
+def parse(task: TaskSpec, variant: Variant, route: Route, dialects: Mapping[str, Any], content: bytes) -> Any:
+    from pydantic import ValidationError
+
+    if task.response_format == "bytes":
+        return _image(task, content) if variant.decode == "image" else content
+    adapter = task.adapter("OUTPUT_TYPE")
+    try:
+        if route.dialect in ("hf", "openai-chat") and task.normalize is None:
+            value = adapter.validate_json(content)
+        else:
+            data = json.loads(content)
+            if route.dialect not in ("hf", "openai-chat"):
+                data = remap(dialects[route.dialect]["response"], data)
+            value = adapter.validate_python(_normalize(task.normalize, data))
+    except ValueError as error:  # pydantic's ValidationError and json's JSONDecodeError
+        detail = _summary(error) if isinstance(error, ValidationError) else f"invalid JSON: {error}"
+        raise _invalid(task, "response", content, detail) from None
+    return _pick(value, variant.pick)
+
+
+def _summary(error: Any) -> str:
+    items = error.errors(include_url=False)
+    first = items[0]
+    where = ".".join(str(p) for p in first["loc"]) or "the body"
+    more = f" and {len(items) - 1} more" if len(items) > 1 else ""
+    return f"{where}: {first['msg']}{more}"
+
+
+def stream_error(data: bytes, event: str) -> StreamError | None:
+    """The error a stream event carries (TGI {"error", "error_type"}, OpenAI {"error": {...}}, `event: error`)."""
+    try:
+        payload = json.loads(data)
+    except ValueError:
+        return StreamError(f"the server reported an error in the stream: {data[:500].decode('utf-8', 'replace')}")\
+            if event == "error" else None
+    error = payload.get("error") if isinstance(payload, dict) else None
+    if error is None and event != "error":
+        return None
+    error_type = payload.get("error_type") if isinstance(payload, dict) else None
+    message = error if isinstance(error, str) else None
+    if isinstance(error, dict):
+        message = error.get("message") or json.dumps(error)
+        error_type = error_type or error.get("type") or error.get("code")
+    message = message or json.dumps(payload)
+    kind = f" ({error_type})" if error_type else ""
+    return StreamError(f"the server reported an error in the stream{kind}: {message}",
+                       error_type=str(error_type) if error_type else None, payload=payload)
+
+
+def parse_chunk(task: TaskSpec, variant: Variant, route: Route, dialects: Mapping[str, Any], data: bytes) -> Any:
+    from pydantic import ValidationError
+
+    adapter = task.adapter("STREAM_TYPE")
+    try:
+        if route.dialect in ("hf", "openai-chat"):
+            value = adapter.validate_json(data)
+        else:
+            value = adapter.validate_python(remap(dialects[route.dialect]["stream_response"], json.loads(data)))
+    except ValueError as error:
+        detail = _summary(error) if isinstance(error, ValidationError) else f"invalid JSON: {error}"
+        raise _invalid(task, "stream event", data, detail) from None
+    return _pick(value, variant.pick)
