@@ -1531,7 +1531,7 @@ class InferenceClient(SyncClientBase):
         return cast("list[str | int | float]", self._call(
             _tasks.tabular_classification,
             {
-                "table": table,
+                "inputs.data": table,
             },
             model=model,
             extra_body=extra_body,
@@ -1571,7 +1571,7 @@ class InferenceClient(SyncClientBase):
         return cast("list[float]", self._call(
             _tasks.tabular_regression,
             {
-                "table": table,
+                "inputs.data": table,
             },
             model=model,
             extra_body=extra_body,

@@ -159,10 +159,12 @@ if TYPE_CHECKING:
     )
     from .tabular_classification import (
         TabularClassificationInput as TabularClassificationInput,
+        TabularClassificationInputData as TabularClassificationInputData,
         TabularClassificationOutput as TabularClassificationOutput,
     )
     from .tabular_regression import (
         TabularRegressionInput as TabularRegressionInput,
+        TabularRegressionInputData as TabularRegressionInputData,
         TabularRegressionOutput as TabularRegressionOutput,
     )
     from .text_classification import (
@@ -366,8 +368,10 @@ _MODULE_OF = {
     "TableQuestionAnsweringOutputElement": "table_question_answering",
     "TableQuestionAnsweringParameters": "table_question_answering",
     "TabularClassificationInput": "tabular_classification",
+    "TabularClassificationInputData": "tabular_classification",
     "TabularClassificationOutput": "tabular_classification",
     "TabularRegressionInput": "tabular_regression",
+    "TabularRegressionInputData": "tabular_regression",
     "TabularRegressionOutput": "tabular_regression",
     "TextClassificationInput": "text_classification",
     "TextClassificationOutput": "text_classification",
@@ -545,8 +549,10 @@ __all__ = [
     "TableQuestionAnsweringOutputElement",
     "TableQuestionAnsweringParameters",
     "TabularClassificationInput",
+    "TabularClassificationInputData",
     "TabularClassificationOutput",
     "TabularRegressionInput",
+    "TabularRegressionInputData",
     "TabularRegressionOutput",
     "TextClassificationInput",
     "TextClassificationOutput",

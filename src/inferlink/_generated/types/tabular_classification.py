@@ -6,11 +6,11 @@ from inferlink._models import InferenceModel
 from pydantic import Field, RootModel
 
 
-class TabularClassificationInput(InferenceModel):
+class TabularClassificationInputData(InferenceModel):
     """
-    Request body of a tabular classification call, as huggingface_hub sends it.
+    The table of rows.
     """
-    table: dict[str, list[str | float | None]]
+    data: dict[str, list[str | float | None]]
     """
     The rows to classify, as a map from column (feature) name to the column's values; every column has one value per row.
     """
@@ -26,11 +26,22 @@ class TabularClassificationOutput(RootModel[list[str | int | float]]):
     """
 
 
+class TabularClassificationInput(InferenceModel):
+    """
+    Request body of a tabular classification call: the rows go under inputs.data, where Hugging Face's tabular servers read them.
+    """
+    inputs: TabularClassificationInputData
+    """
+    The rows to predict for.
+    """
+
+
 # What the client validates requests against and parses responses into.
 INPUT_TYPE = TabularClassificationInput
 OUTPUT_TYPE = list[str | int | float]
 
 __all__ = [
     "TabularClassificationInput",
+    "TabularClassificationInputData",
     "TabularClassificationOutput",
 ]

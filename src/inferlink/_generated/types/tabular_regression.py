@@ -6,11 +6,11 @@ from inferlink._models import InferenceModel
 from pydantic import Field, RootModel
 
 
-class TabularRegressionInput(InferenceModel):
+class TabularRegressionInputData(InferenceModel):
     """
-    Request body of a tabular regression call, as huggingface_hub sends it.
+    The table of rows.
     """
-    table: dict[str, list[str | float | None]]
+    data: dict[str, list[str | float | None]]
     """
     The rows to predict for, as a map from column (feature) name to the column's values; every column has one value per row. Numeric and categorical features may be mixed.
     """
@@ -26,11 +26,22 @@ class TabularRegressionOutput(RootModel[list[float]]):
     """
 
 
+class TabularRegressionInput(InferenceModel):
+    """
+    Request body of a tabular regression call: the rows go under inputs.data, where Hugging Face's tabular servers read them.
+    """
+    inputs: TabularRegressionInputData
+    """
+    The rows to predict for.
+    """
+
+
 # What the client validates requests against and parses responses into.
 INPUT_TYPE = TabularRegressionInput
 OUTPUT_TYPE = list[float]
 
 __all__ = [
     "TabularRegressionInput",
+    "TabularRegressionInputData",
     "TabularRegressionOutput",
 ]
