@@ -46,6 +46,16 @@ class _Call:
     where: str
 
 
+def _check_call_settings(where: str, model: object, timeout: object, headers: object) -> None:
+    if model is not None and not isinstance(model, str):
+        raise InvalidInputError(f"{where}(): model must be a Hub id or a URL (str), got {type(model).__name__}")
+    if timeout is not None and (isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or timeout <= 0):
+        raise InvalidInputError(f"{where}(): timeout must be a positive number of seconds or None, got {timeout!r}")
+    if headers is not None and not (isinstance(headers, Mapping)
+                                    and all(isinstance(k, str) and isinstance(v, str) for k, v in headers.items())):
+        raise InvalidInputError(f"{where}(): headers must be a mapping of str to str")
+
+
 class _ClientCore(ABC, Generic[H]):
     _providers: ClassVar[Mapping[str, Any]] = {}  # set by the generated subclass
     _dialects: ClassVar[Mapping[str, Any]] = {}
@@ -64,6 +74,7 @@ class _ClientCore(ABC, Generic[H]):
         http_client: H | None = None,
     ) -> None:
         name = type(self).__name__
+        _check_call_settings(name, model, timeout, headers)
         if token is not None and api_key is not None:
             raise InvalidInputError(f"{name}(): token and api_key are the same setting; give one")
         if base_url is not None and _routing.is_url(model):
@@ -73,9 +84,6 @@ class _ClientCore(ABC, Generic[H]):
         if provider is not None and provider not in self._providers:
             known = ", ".join(sorted(self._providers))
             raise InvalidInputError(f"{name}(): unknown provider {provider!r}; known providers: {known}")
-        if timeout is not None and (isinstance(timeout, bool) or not isinstance(timeout, (int, float))
-                                    or timeout <= 0):
-            raise InvalidInputError(f"{name}(): timeout must be a positive number of seconds or None")
         secret = token if token is not None else api_key
         if secret is not None and (not isinstance(secret, str) or not secret.strip()):
             raise InvalidInputError(f"{name}(): token must be a non-empty string")
@@ -122,6 +130,7 @@ class _ClientCore(ABC, Generic[H]):
             _response.require_pillow(task.method)
         if extra_body is not None and not isinstance(extra_body, Mapping):
             raise InvalidInputError(f"{where}: extra_body must be a mapping, got {type(extra_body).__name__}")
+        _check_call_settings(task.method, model, timeout, headers)
         route = _routing.resolve(self._providers, provider=self.provider, client_model=self.model,
                                  call_model=model, base_url=self.base_url, task=task.task,
                                  method=task.method, stream=variant.stream)

@@ -45,11 +45,23 @@ def put(body: dict[str, Any], path: str, value: Any) -> None:
     node[leaf] = value
 
 
+def _without_none(value: Any) -> Any:
+    """A copy of a mapping without its None entries, at every depth (list items are kept as they are)."""
+    if isinstance(value, Mapping):
+        return {k: _without_none(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list):
+        return [_without_none(v) for v in value]
+    return value
+
+
 def build_body(values: Mapping[str, Any]) -> dict[str, Any]:
-    """Nest {dotted path: value} into a body; None means "not given" and is not sent."""
+    """Nest {dotted path: value} into a body. None means "not given" and is not sent, also inside mappings the
+    caller passes (the caller's objects are copied, never changed)."""
     body: dict[str, Any] = {}
     for path, value in values.items():
         if value is not None:
+            if isinstance(value, (Mapping, list)):
+                value = _without_none(value)
             if "." in path:
                 put(body, path, value)
             else:

@@ -116,7 +116,10 @@ def parse_chunk(task: TaskSpec, variant: Variant, route: Route, dialects: Mappin
         if route.dialect in ("hf", "openai-chat"):
             value = adapter.validate_json(data)
         else:
-            value = adapter.validate_python(remap(dialects[route.dialect]["stream_response"], json.loads(data)))
+            mapped = remap(dialects[route.dialect]["stream_response"], json.loads(data))
+            if not mapped:  # an event with nothing for this task, e.g. a usage-only chunk
+                return None
+            value = adapter.validate_python(mapped)
     except ValueError as error:
         detail = _summary(error) if isinstance(error, ValidationError) else f"invalid JSON: {error}"
         raise _invalid(task, "stream event", data, detail) from None

@@ -43,6 +43,8 @@ class Stream(_StreamBase, Generic[T]):
 
     def _chunks(self) -> Iterator[T]:
         decoder = SSEDecoder()
+        if self.response.is_closed:  # closed before it was read: nothing more will come
+            return
         try:
             for chunk in self.response.iter_bytes():
                 for event in decoder.feed(chunk):
@@ -90,6 +92,8 @@ class AsyncStream(_StreamBase, Generic[T]):
 
     async def _chunks(self) -> AsyncIterator[T]:
         decoder = SSEDecoder()
+        if self.response.is_closed:
+            return
         try:
             async for chunk in self.response.aiter_bytes():
                 for event in decoder.feed(chunk):

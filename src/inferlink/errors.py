@@ -149,7 +149,7 @@ def _message_of(data: Any) -> tuple[str | None, str | None]:
     if not isinstance(data, dict):
         return None, None
     error_type = data.get("error_type") or data.get("type")
-    for key in ("error", "message", "detail", "errors", "error_description"):
+    for key in ("error", "message", "detail", "errors", "error_description", "msg"):
         value = data.get(key)
         if value:
             message, inner_type = _message_of(value)
