@@ -65,7 +65,7 @@ def assert_no_secret(error: BaseException) -> None:
 
 async def call(mode: str, method: str, *args: Any, client: dict[str, Any] | None = None, **kwargs: Any) -> Any:
     """Run one method on a fresh sync or async client (streams are consumed)."""
-    options: dict[str, Any] = {"model": MODEL, "token": TOKEN, **(client or {})}
+    options: dict[str, Any] = {"model": MODEL, "token": TOKEN, "max_retries": 0, **(client or {})}
     if mode == "sync":
         with InferenceClient(**options) as sync_client:
             result = getattr(sync_client, method)(*args, **kwargs)
@@ -249,12 +249,12 @@ async def test_streamed_call_error_is_raised_by_the_call_itself(httpx_mock: HTTP
     httpx_mock.add_response(url=CHAT_URL, method="POST", status_code=429, json={"error": "slow down"})
     async with AsyncInferenceClient(model=MODEL, token=TOKEN) as client:
         with pytest.raises(RateLimitError) as info:
-            await client.chat_completion(MESSAGES, stream=True)  # type: ignore[arg-type]
+            await client.chat_completion(MESSAGES, stream=True, max_retries=0)  # type: ignore[arg-type]
     assert info.value.server_message == "slow down"
     httpx_mock.add_response(url=CHAT_URL, method="POST", status_code=429, json={"error": "slow down"})
     with InferenceClient(model=MODEL, token=TOKEN) as sync_client:
         with pytest.raises(RateLimitError):
-            sync_client.chat_completion(MESSAGES, stream=True)  # type: ignore[arg-type]
+            sync_client.chat_completion(MESSAGES, stream=True, max_retries=0)  # type: ignore[arg-type]
 
 
 # --- transport failures -------------------------------------------------------------------------------------------

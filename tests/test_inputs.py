@@ -168,7 +168,7 @@ async def test_url_download_uses_the_call_timeout(mode: str, httpx_mock: HTTPXMo
     url = "https://example.com/slow.png"
     httpx_mock.add_exception(httpx.ReadTimeout("slow download"), url=url, method="GET")
     with pytest.raises(InferenceTimeoutError) as info:
-        await call(mode, "image_classification", url, timeout=2.5)
+        await call(mode, "image_classification", url, timeout=2.5, max_retries=0)
     assert type(info.value) is InferenceTimeoutError
     assert isinstance(info.value, TimeoutError)
     (download,) = httpx_mock.get_requests(method="GET")

@@ -708,4 +708,4 @@ async def test_read_timeout_mid_stream(httpx_mock: HTTPXMock, mode: str) -> None
 async def test_timeout_before_stream_starts(httpx_mock: HTTPXMock, mode: str) -> None:
     httpx_mock.add_exception(httpx.ReadTimeout("timed out"), url=HF_CHAT_URL)
     with pytest.raises(InferenceTimeoutError):
-        await open_stream(mode, "chat_completion", MESSAGES)
+        await open_stream(mode, "chat_completion", MESSAGES, max_retries=0)

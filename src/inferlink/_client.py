@@ -13,7 +13,8 @@ import httpx
 
 from . import _inputs, _request, _response, _routing
 from ._stream import DONE, AsyncStream, Stream
-from ._transport import Deadline, aread, asend, read, send
+from ._retry import DEFAULT_MAX_RETRIES
+from ._transport import Deadline, aread, asend, read, send, within
 from ._version import VERSION
 from .errors import ClientClosedError, InvalidInputError
 
@@ -44,9 +45,10 @@ class _Call:
     deadline: Deadline
     extra_body: Mapping[str, Any] | None
     where: str
+    max_retries: int
 
 
-def _check_call_settings(where: str, model: object, timeout: object, headers: object) -> None:
+def _check_call_settings(where: str, model: object, timeout: object, headers: object, max_retries: object) -> None:
     if model is not None and not isinstance(model, str):
         raise InvalidInputError(f"{where}(): model must be a Hub id or a URL (str), got {type(model).__name__}")
     if timeout is not None and (isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or timeout <= 0):
@@ -54,6 +56,9 @@ def _check_call_settings(where: str, model: object, timeout: object, headers: ob
     if headers is not None and not (isinstance(headers, Mapping)
                                     and all(isinstance(k, str) and isinstance(v, str) for k, v in headers.items())):
         raise InvalidInputError(f"{where}(): headers must be a mapping of str to str")
+    if max_retries is not None and (isinstance(max_retries, bool) or not isinstance(max_retries, int)
+                                    or max_retries < 0):
+        raise InvalidInputError(f"{where}(): max_retries must be an int >= 0, got {max_retries!r}")
 
 
 class _ClientCore(ABC, Generic[H]):
@@ -71,10 +76,17 @@ class _ClientCore(ABC, Generic[H]):
         timeout: float | None = None,
         headers: Mapping[str, str] | None = None,
         bill_to: str | None = None,
+        max_retries: int = DEFAULT_MAX_RETRIES,
+        stream_idle_timeout: float | None = None,
+        phase_timeouts: httpx.Timeout | None = None,
         http_client: H | None = None,
     ) -> None:
         name = type(self).__name__
-        _check_call_settings(name, model, timeout, headers)
+        _check_call_settings(name, model, timeout, headers, max_retries)
+        if stream_idle_timeout is not None:
+            _check_call_settings(name, None, stream_idle_timeout, None, None)
+        if phase_timeouts is not None and not isinstance(phase_timeouts, httpx.Timeout):
+            raise InvalidInputError(f"{name}(): phase_timeouts must be an httpx.Timeout")
         if token is not None and api_key is not None:
             raise InvalidInputError(f"{name}(): token and api_key are the same setting; give one")
         if base_url is not None and _routing.is_url(model):
@@ -93,6 +105,9 @@ class _ClientCore(ABC, Generic[H]):
         self.timeout = timeout
         self.headers: dict[str, str] = dict(headers or {})
         self.bill_to = bill_to
+        self.max_retries = max_retries
+        self.stream_idle_timeout = stream_idle_timeout
+        self.phase_timeouts = phase_timeouts
         self._token = secret
         self._implicit_token: str | None = _UNREAD
         self._own_http = http_client is None
@@ -121,7 +136,7 @@ class _ClientCore(ABC, Generic[H]):
 
     def _plan(self, task: TaskSpec, values: Mapping[str, Any], *, model: str | None,
               extra_body: Mapping[str, Any] | None, headers: Mapping[str, str] | None, timeout: float | None,
-              flags: Mapping[str, Any]) -> _Call:
+              max_retries: int | None, flags: Mapping[str, Any]) -> _Call:
         if self._closed:
             raise ClientClosedError(f"{task.method}(): this client is closed; create a new one")
         where = f"{task.method}()"
@@ -130,7 +145,7 @@ class _ClientCore(ABC, Generic[H]):
             _response.require_pillow(task.method)
         if extra_body is not None and not isinstance(extra_body, Mapping):
             raise InvalidInputError(f"{where}: extra_body must be a mapping, got {type(extra_body).__name__}")
-        _check_call_settings(task.method, model, timeout, headers)
+        _check_call_settings(task.method, model, timeout, headers, max_retries)
         route = _routing.resolve(self._providers, provider=self.provider, client_model=self.model,
                                  call_model=model, base_url=self.base_url, task=task.task,
                                  method=task.method, stream=variant.stream)
@@ -139,7 +154,8 @@ class _ClientCore(ABC, Generic[H]):
         media = {path: value for path in task.media if (value := _request.get(body, path)) is not None}
         all_headers = {**self._auth(route), **self.headers, **(headers or {})}
         return _Call(task, variant, route, body, ready, media, all_headers,
-                     Deadline(self.timeout if timeout is None else timeout), extra_body, where)
+                     Deadline(self.timeout if timeout is None else timeout, self.phase_timeouts), extra_body, where,
+                     self.max_retries if max_retries is None else max_retries)
 
     def _build(self, call: _Call, media: Mapping[str, _inputs.Media]) -> httpx.Request:
         content, content_type = _request.encode(call.task, call.route, call.body, media, call.extra_body,
@@ -147,8 +163,7 @@ class _ClientCore(ABC, Generic[H]):
         headers = {"content-type": content_type, **call.headers}
         if call.variant.stream:
             headers.setdefault("accept", "text/event-stream")
-        return self._http.build_request("POST", call.route.url, content=content, headers=headers,
-                                        timeout=call.deadline.timeout(call.where))
+        return self._http.build_request("POST", call.route.url, content=content, headers=headers)
 
     def _result(self, call: _Call, content: bytes) -> Any:
         return _response.parse(call.task, call.variant, call.route, self._dialects, content)
@@ -171,7 +186,13 @@ class _ClientCore(ABC, Generic[H]):
         return decode
 
     def _download(self, url: str, call: _Call) -> httpx.Request:
-        return self._http.build_request("GET", url, timeout=call.deadline.timeout(call.where))
+        return self._http.build_request("GET", url)
+
+    def _stream_from(self, response: httpx.Response, call: _Call) -> httpx.Response:
+        """Past the headers, each wait for the next bytes is bounded by the idle timeout, not the call's."""
+        idle = self.stream_idle_timeout if self.stream_idle_timeout is not None else call.deadline.seconds
+        call.deadline.limit_reads(response.request, idle)
+        return response
 
 
 class SyncClientBase(_ClientCore[httpx.Client]):
@@ -195,19 +216,20 @@ class SyncClientBase(_ClientCore[httpx.Client]):
     def _load(self, value: Any, call: _Call) -> _inputs.Media:
         if not _inputs.is_remote(value):
             return _inputs.read_local(value)
-        response = send(self._http, self._download(value, call), call.deadline, f"{call.where} input download")
+        response = send(self._http, self._download(value, call), call.deadline, f"{call.where} input download",
+                        call.max_retries)
         data = read(response, call.deadline, call.where)
         return _inputs.from_download(data, response.headers.get("content-type"), value)
 
     def _call(self, task: TaskSpec, values: Mapping[str, Any], *, model: str | None,
               extra_body: Mapping[str, Any] | None, headers: Mapping[str, str] | None, timeout: float | None,
-              flags: Mapping[str, Any]) -> Any:
+              max_retries: int | None, flags: Mapping[str, Any]) -> Any:
         call = self._plan(task, values, model=model, extra_body=extra_body, headers=headers, timeout=timeout,
-                          flags=flags)
+                          max_retries=max_retries, flags=flags)
         media = {path: self._load(value, call) for path, value in call.media.items()}
-        response = send(self._http, self._build(call, media), call.deadline, call.where)
+        response = send(self._http, self._build(call, media), call.deadline, call.where, call.max_retries)
         if call.variant.stream:
-            return Stream(response, self._decoder(call), self, call.where)
+            return Stream(self._stream_from(response, call), self._decoder(call), self, call.where)
         return self._result(call, read(response, call.deadline, call.where))
 
 
@@ -234,17 +256,21 @@ class AsyncClientBase(_ClientCore[httpx.AsyncClient]):
             return _inputs.read_local(value)
         if not _inputs.is_remote(value):  # files: read off the event loop
             return await asyncio.to_thread(_inputs.read_local, value)
-        response = await asend(self._http, self._download(value, call), call.deadline, f"{call.where} input download")
+        response = await asend(self._http, self._download(value, call), call.deadline,
+                               f"{call.where} input download", call.max_retries)
         data = await aread(response, call.deadline, call.where)
         return _inputs.from_download(data, response.headers.get("content-type"), value)
 
     async def _call(self, task: TaskSpec, values: Mapping[str, Any], *, model: str | None,
                     extra_body: Mapping[str, Any] | None, headers: Mapping[str, str] | None,
-                    timeout: float | None, flags: Mapping[str, Any]) -> Any:
+                    timeout: float | None, max_retries: int | None, flags: Mapping[str, Any]) -> Any:
         call = self._plan(task, values, model=model, extra_body=extra_body, headers=headers, timeout=timeout,
-                          flags=flags)
-        media = {path: await self._load(value, call) for path, value in call.media.items()}
-        response = await asend(self._http, self._build(call, media), call.deadline, call.where)
-        if call.variant.stream:
-            return AsyncStream(response, self._decoder(call), self, call.where)
-        return self._result(call, await aread(response, call.deadline, call.where))
+                          max_retries=max_retries, flags=flags)
+        async with within(call.deadline, call.where):
+            media = {path: await self._load(value, call) for path, value in call.media.items()}
+            response = await asend(self._http, self._build(call, media), call.deadline, call.where,
+                                   call.max_retries)
+            if call.variant.stream:
+                return AsyncStream(self._stream_from(response, call), self._decoder(call), self, call.where)
+            content = await aread(response, call.deadline, call.where)
+        return self._result(call, content)

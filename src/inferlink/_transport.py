@@ -1,12 +1,17 @@
 """Sending a request and reading its answer, sync and async: the only place that touches the network. Everything
-httpx raises becomes an inferlink error here."""
+httpx raises becomes an inferlink error here, and failed attempts are retried as _retry decides."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
 import time
+from typing import AsyncIterator
 
 import httpx
 
+from . import _retry
 from .errors import (
     InferenceConnectionError,
     InferenceError,
@@ -14,29 +19,46 @@ from .errors import (
     error_from_response,
 )
 
+logger = logging.getLogger("inferlink")
+
 
 class Deadline:
-    """The end of a call's time budget: every connect, send, read and download of the call draws from it."""
+    """The end of a call's time budget: every connect, send, wait, read, retry and download of the call draws from
+    it. `phases` (an httpx.Timeout) optionally caps each phase below what is left."""
 
-    __slots__ = ("seconds", "_end")
+    __slots__ = ("seconds", "phases", "_end")
 
-    def __init__(self, seconds: float | None) -> None:
+    def __init__(self, seconds: float | None, phases: httpx.Timeout | None = None) -> None:
         self.seconds = seconds
+        self.phases = phases
         self._end = None if seconds is None else time.monotonic() + seconds
 
     def remaining(self) -> float | None:
         return None if self._end is None else self._end - time.monotonic()
 
-    def timeout(self, where: str) -> httpx.Timeout:
-        left = self.remaining()
-        if left is not None and left <= 0:
-            raise InferenceTimeoutError(f"{where}: timed out after {self.seconds:g} s")
-        return httpx.Timeout(left)
+    def expired(self, where: str) -> InferenceTimeoutError:
+        return InferenceTimeoutError(f"{where}: timed out after {self.seconds:g} s")
 
     def check(self, where: str) -> None:
         left = self.remaining()
         if left is not None and left <= 0:
-            raise InferenceTimeoutError(f"{where}: timed out after {self.seconds:g} s")
+            raise self.expired(where)
+
+    def timeouts(self, where: str) -> dict[str, float | None]:
+        """Per-phase timeouts for the next attempt: what is left of the budget, capped by the expert settings."""
+        left = self.remaining()
+        if left is not None and left <= 0:
+            raise self.expired(where)
+        caps = self.phases.as_dict() if self.phases is not None else {}
+        return {phase: _least(caps.get(phase), left) for phase in ("connect", "read", "write", "pool")}
+
+    def limit_reads(self, request: httpx.Request, seconds: float | None) -> None:
+        """Bound each read of the response body (httpx takes the read timeout when the body starts)."""
+        request.extensions["timeout"] = {**request.extensions.get("timeout", {}), "read": seconds}
+
+
+def _least(a: float | None, b: float | None) -> float | None:
+    return b if a is None else a if b is None else min(a, b)
 
 
 def transport_error(error: httpx.HTTPError, where: str, seconds: float | None = None) -> InferenceError:
@@ -53,24 +75,60 @@ def transport_error(error: httpx.HTTPError, where: str, seconds: float | None = 
     return InferenceError(f"{where}: HTTP failure{url}: {type(error).__name__}: {error}")
 
 
-def send(http: httpx.Client, request: httpx.Request, deadline: Deadline, where: str) -> httpx.Response:
-    """Send and return the open response (status checked; error bodies read and turned into HTTPError)."""
-    try:
-        response = http.send(request, stream=True)
-    except httpx.HTTPError as error:
-        raise transport_error(error, where, deadline.seconds) from error
-    if response.status_code >= 400:
+def _log_retry(where: str, retry: int, failure: InferenceError, wait: float) -> None:
+    if logger.isEnabledFor(logging.DEBUG):
+        reason = getattr(failure, "status_code", None) or type(failure).__name__
+        logger.debug("%s: attempt %d failed (%s); retrying in %.2f s", where, retry + 1, reason, wait)
+
+
+def send(http: httpx.Client, request: httpx.Request, deadline: Deadline, where: str,
+         max_retries: int) -> httpx.Response:
+    """Send, retrying as _retry decides; return the open 2xx response (error bodies are read into HTTPError)."""
+    retry = 0
+    while True:
+        request.extensions["timeout"] = deadline.timeouts(where)
+        cause: BaseException | None = None
         try:
-            response.read()
+            response = http.send(request, stream=True)
         except httpx.HTTPError as error:
-            raise transport_error(error, where, deadline.seconds) from error
-        finally:
-            response.close()
-        raise error_from_response(response, response.content)
-    return response
+            failure, cause = transport_error(error, where, deadline.seconds), error
+        else:
+            if response.status_code < 400:
+                return response
+            failure = _read_error(response, deadline, where)
+        wait = _retry.delay(failure, retry, max_retries, deadline)
+        if wait is None:
+            raise failure from cause
+        _log_retry(where, retry, failure, wait)
+        time.sleep(wait)
+        retry += 1
+
+
+def _read_error(response: httpx.Response, deadline: Deadline, where: str) -> InferenceError:
+    """The error an error status stands for, its body read (so that error.response.text works)."""
+    deadline.limit_reads(response.request, deadline.timeouts(where)["read"])
+    try:
+        response.read()
+    except httpx.HTTPError as error:
+        return transport_error(error, where, deadline.seconds)
+    finally:
+        response.close()
+    return error_from_response(response, response.content)
+
+
+async def _aread_error(response: httpx.Response, deadline: Deadline, where: str) -> InferenceError:
+    deadline.limit_reads(response.request, deadline.timeouts(where)["read"])
+    try:
+        await response.aread()
+    except httpx.HTTPError as error:
+        return transport_error(error, where, deadline.seconds)
+    finally:
+        await response.aclose()
+    return error_from_response(response, response.content)
 
 
 def read(response: httpx.Response, deadline: Deadline, where: str) -> bytes:
+    deadline.limit_reads(response.request, deadline.timeouts(where)["read"])
     try:
         chunks = []
         for chunk in response.iter_bytes():
@@ -83,23 +141,30 @@ def read(response: httpx.Response, deadline: Deadline, where: str) -> bytes:
         response.close()
 
 
-async def asend(http: httpx.AsyncClient, request: httpx.Request, deadline: Deadline, where: str) -> httpx.Response:
-    try:
-        response = await http.send(request, stream=True)
-    except httpx.HTTPError as error:
-        raise transport_error(error, where, deadline.seconds) from error
-    if response.status_code >= 400:
+async def asend(http: httpx.AsyncClient, request: httpx.Request, deadline: Deadline, where: str,
+                max_retries: int) -> httpx.Response:
+    retry = 0
+    while True:
+        request.extensions["timeout"] = deadline.timeouts(where)
+        cause: BaseException | None = None
         try:
-            await response.aread()
+            response = await http.send(request, stream=True)
         except httpx.HTTPError as error:
-            raise transport_error(error, where, deadline.seconds) from error
-        finally:
-            await response.aclose()
-        raise error_from_response(response, response.content)
-    return response
+            failure, cause = transport_error(error, where, deadline.seconds), error
+        else:
+            if response.status_code < 400:
+                return response
+            failure = await _aread_error(response, deadline, where)
+        wait = _retry.delay(failure, retry, max_retries, deadline)
+        if wait is None:
+            raise failure from cause
+        _log_retry(where, retry, failure, wait)
+        await asyncio.sleep(wait)
+        retry += 1
 
 
 async def aread(response: httpx.Response, deadline: Deadline, where: str) -> bytes:
+    deadline.limit_reads(response.request, deadline.timeouts(where)["read"])
     try:
         chunks = []
         async for chunk in response.aiter_bytes():
@@ -110,3 +175,20 @@ async def aread(response: httpx.Response, deadline: Deadline, where: str) -> byt
         raise transport_error(error, where, deadline.seconds) from error
     finally:
         await response.aclose()
+
+
+@contextlib.asynccontextmanager
+async def within(deadline: Deadline, where: str) -> AsyncIterator[None]:
+    """Cancel what runs inside when the deadline passes (the event loop keeps time exactly, unlike socket
+    timeouts), and report it as InferenceTimeoutError."""
+    left = deadline.remaining()
+    if left is None:
+        yield
+        return
+    try:
+        async with asyncio.timeout(left):
+            yield
+    except TimeoutError as error:
+        if isinstance(error, InferenceError):
+            raise
+        raise deadline.expired(where) from None

@@ -82,6 +82,7 @@ class _ChatCompletions:
         extra_body: Mapping[str, Any] | None = None,
         headers: Mapping[str, str] | None = None,
         timeout: float | None = None,
+        max_retries: int | None = None,
     ) -> ChatCompletionOutput: ...
 
     @overload
@@ -111,6 +112,7 @@ class _ChatCompletions:
         extra_body: Mapping[str, Any] | None = None,
         headers: Mapping[str, str] | None = None,
         timeout: float | None = None,
+        max_retries: int | None = None,
     ) -> Stream[ChatCompletionStreamOutput]: ...
 
     @overload
@@ -140,6 +142,7 @@ class _ChatCompletions:
         extra_body: Mapping[str, Any] | None = None,
         headers: Mapping[str, str] | None = None,
         timeout: float | None = None,
+        max_retries: int | None = None,
     ) -> ChatCompletionOutput | Stream[ChatCompletionStreamOutput]: ...
 
 
@@ -169,6 +172,7 @@ class _ChatCompletions:
         extra_body: Mapping[str, Any] | None = None,
         headers: Mapping[str, str] | None = None,
         timeout: float | None = None,
+        max_retries: int | None = None,
     ) -> ChatCompletionOutput | Stream[ChatCompletionStreamOutput]:
         """Same as `InferenceClient.chat_completion()`."""
         return self._client.chat_completion(
@@ -195,6 +199,7 @@ class _ChatCompletions:
             extra_body=extra_body,
             headers=headers,
             timeout=timeout,
+            max_retries=max_retries,
         )
 
 
@@ -213,7 +218,12 @@ class InferenceClient(SyncClientBase):
             other hosts get none.
         api_key: Another name of `token` (OpenAI style); give one of the two.
         base_url: URL of an endpoint or OpenAI-compatible server (`.../v1`); another name of a URL `model`.
-        timeout: Seconds each call may take in all, or None for no limit.
+        timeout: Seconds each call may take in all (retries included), or None for no limit. For a stream: until
+            the response starts; then `stream_idle_timeout` bounds each wait for more.
+        max_retries: Retries after a connection error or a 408/429/500/502/503/504 answer (backoff with jitter,
+            Retry-After honoured), never once a stream has started.
+        stream_idle_timeout: Seconds a stream may wait for its next bytes (default: `timeout`).
+        phase_timeouts: An `httpx.Timeout` capping each phase (connect, read, write, pool) below `timeout`.
         headers: HTTP headers sent with every call.
         bill_to: Organization billed for Hugging Face calls (`X-HF-Bill-To`); sent to Hugging Face hosts only.
         http_client: An `httpx.Client` to send with (yours to close).
@@ -238,6 +248,7 @@ class InferenceClient(SyncClientBase):
         extra_body: Mapping[str, Any] | None = None,
         headers: Mapping[str, str] | None = None,
         timeout: float | None = None,
+        max_retries: int | None = None,
     ) -> list[AudioClassificationOutputElement]:
         """Assign labels, such as an emotion, a language or a sound event, to an audio clip.
 
@@ -248,7 +259,8 @@ class InferenceClient(SyncClientBase):
             model: The model for this call: a Hub id (`org/name`) or an endpoint URL. Defaults to the client's.
             extra_body: JSON fields merged last into the request body, for options this method does not name.
             headers: HTTP headers for this call, over the client's.
-            timeout: Seconds this whole call may take. Defaults to the client's timeout.
+            timeout: Seconds this whole call may take, retries included. Defaults to the client's timeout.
+            max_retries: Retries after a connection error or a 408/429/5xx answer. Defaults to the client's (2).
 
         Returns:
             `list[AudioClassificationOutputElement]`.
@@ -269,6 +281,7 @@ class InferenceClient(SyncClientBase):
             extra_body=extra_body,
             headers=headers,
             timeout=timeout,
+            max_retries=max_retries,
             flags={},
         ))
 
@@ -281,6 +294,7 @@ class InferenceClient(SyncClientBase):
         extra_body: Mapping[str, Any] | None = None,
         headers: Mapping[str, str] | None = None,
         timeout: float | None = None,
+        max_retries: int | None = None,
     ) -> list[AudioToAudioOutputElement]:
         """Turn an audio clip into one or more audio clips, for example to enhance speech or to separate speakers.
 
@@ -289,7 +303,8 @@ class InferenceClient(SyncClientBase):
             model: The model for this call: a Hub id (`org/name`) or an endpoint URL. Defaults to the client's.
             extra_body: JSON fields merged last into the request body, for options this method does not name.
             headers: HTTP headers for this call, over the client's.
-            timeout: Seconds this whole call may take. Defaults to the client's timeout.
+            timeout: Seconds this whole call may take, retries included. Defaults to the client's timeout.
+            max_retries: Retries after a connection error or a 408/429/5xx answer. Defaults to the client's (2).
 
         Returns:
             `list[AudioToAudioOutputElement]`.
@@ -308,6 +323,7 @@ class InferenceClient(SyncClientBase):
             extra_body=extra_body,
             headers=headers,
             timeout=timeout,
+            max_retries=max_retries,
             flags={},
         ))
 
@@ -322,6 +338,7 @@ class InferenceClient(SyncClientBase):
         extra_body: Mapping[str, Any] | None = None,
         headers: Mapping[str, str] | None = None,
         timeout: float | None = None,
+        max_retries: int | None = None,
     ) -> AutomaticSpeechRecognitionOutput:
         """Transcribe the speech in an audio clip to text.
 
@@ -332,7 +349,8 @@ class InferenceClient(SyncClientBase):
             model: The model for this call: a Hub id (`org/name`) or an endpoint URL. Defaults to the client's.
             extra_body: JSON fields merged last into the request body, for options this method does not name.
             headers: HTTP headers for this call, over the client's.
-            timeout: Seconds this whole call may take. Defaults to the client's timeout.
+            timeout: Seconds this whole call may take, retries included. Defaults to the client's timeout.
+            max_retries: Retries after a connection error or a 408/429/5xx answer. Defaults to the client's (2).
 
         Returns:
             `AutomaticSpeechRecognitionOutput`.
@@ -353,6 +371,7 @@ class InferenceClient(SyncClientBase):
             extra_body=extra_body,
             headers=headers,
             timeout=timeout,
+            max_retries=max_retries,
             flags={},
         ))
 
@@ -383,6 +402,7 @@ class InferenceClient(SyncClientBase):
         extra_body: Mapping[str, Any] | None = None,
         headers: Mapping[str, str] | None = None,
         timeout: float | None = None,
+        max_retries: int | None = None,
     ) -> ChatCompletionOutput: ...
 
     @overload
@@ -412,6 +432,7 @@ class InferenceClient(SyncClientBase):
         extra_body: Mapping[str, Any] | None = None,
         headers: Mapping[str, str] | None = None,
         timeout: float | None = None,
+        max_retries: int | None = None,
     ) -> Stream[ChatCompletionStreamOutput]: ...
 
     @overload
@@ -441,6 +462,7 @@ class InferenceClient(SyncClientBase):
         extra_body: Mapping[str, Any] | None = None,
         headers: Mapping[str, str] | None = None,
         timeout: float | None = None,
+        max_retries: int | None = None,
     ) -> ChatCompletionOutput | Stream[ChatCompletionStreamOutput]: ...
 
 
@@ -470,6 +492,7 @@ class InferenceClient(SyncClientBase):
         extra_body: Mapping[str, Any] | None = None,
         headers: Mapping[str, str] | None = None,
         timeout: float | None = None,
+        max_retries: int | None = None,
     ) -> ChatCompletionOutput | Stream[ChatCompletionStreamOutput]:
         """Generate the next assistant message of a conversation (OpenAI-compatible chat completions), optionally streamed.
 
@@ -506,7 +529,8 @@ class InferenceClient(SyncClientBase):
             model: The model for this call: a Hub id (`org/name`) or an endpoint URL. Defaults to the client's.
             extra_body: JSON fields merged last into the request body, for options this method does not name.
             headers: HTTP headers for this call, over the client's.
-            timeout: Seconds this whole call may take. Defaults to the client's timeout.
+            timeout: Seconds this whole call may take, retries included. Defaults to the client's timeout.
+            max_retries: Retries after a connection error or a 408/429/5xx answer. Defaults to the client's (2).
 
         Returns:
             With stream=False: `ChatCompletionOutput`.
@@ -544,6 +568,7 @@ class InferenceClient(SyncClientBase):
             extra_body=extra_body,
             headers=headers,
             timeout=timeout,
+            max_retries=max_retries,
             flags={"stream": stream},
         ))
 
@@ -556,6 +581,7 @@ class InferenceClient(SyncClientBase):
         extra_body: Mapping[str, Any] | None = None,
         headers: Mapping[str, str] | None = None,
         timeout: float | None = None,
+        max_retries: int | None = None,
     ) -> DepthEstimationOutput:
         """Estimate how far from the camera each pixel of an image is.
 
@@ -564,7 +590,8 @@ class InferenceClient(SyncClientBase):
             model: The model for this call: a Hub id (`org/name`) or an endpoint URL. Defaults to the client's.
             extra_body: JSON fields merged last into the request body, for options this method does not name.
             headers: HTTP headers for this call, over the client's.
-            timeout: Seconds this whole call may take. Defaults to the client's timeout.
+            timeout: Seconds this whole call may take, retries included. Defaults to the client's timeout.
+            max_retries: Retries after a connection error or a 408/429/5xx answer. Defaults to the client's (2).
 
         Returns:
             `DepthEstimationOutput`.
@@ -583,6 +610,7 @@ class InferenceClient(SyncClientBase):
             extra_body=extra_body,
             headers=headers,
             timeout=timeout,
+            max_retries=max_retries,
             flags={},
         ))
 
@@ -604,6 +632,7 @@ class InferenceClient(SyncClientBase):
         extra_body: Mapping[str, Any] | None = None,
         headers: Mapping[str, str] | None = None,
         timeout: float | None = None,
+        max_retries: int | None = None,
     ) -> list[DocumentQuestionAnsweringOutputElement]:
         """Answer a question about a document image, such as an invoice or a form.
 
@@ -624,7 +653,8 @@ class InferenceClient(SyncClientBase):
             model: The model for this call: a Hub id (`org/name`) or an endpoint URL. Defaults to the client's.
             extra_body: JSON fields merged last into the request body, for options this method does not name.
             headers: HTTP headers for this call, over the client's.
-            timeout: Seconds this whole call may take. Defaults to the client's timeout.
+            timeout: Seconds this whole call may take, retries included. Defaults to the client's timeout.
+            max_retries: Retries after a connection error or a 408/429/5xx answer. Defaults to the client's (2).
 
         Returns:
             `list[DocumentQuestionAnsweringOutputElement]`.
@@ -652,6 +682,7 @@ class InferenceClient(SyncClientBase):
             extra_body=extra_body,
             headers=headers,
             timeout=timeout,
+            max_retries=max_retries,
             flags={},
         ))
 
@@ -670,6 +701,7 @@ class InferenceClient(SyncClientBase):
         extra_body: Mapping[str, Any] | None = None,
         headers: Mapping[str, str] | None = None,
         timeout: float | None = None,
+        max_retries: int | None = None,
     ) -> list[list[float]]:
         """Embed a text, or a batch of texts, as vectors of numbers.
 
@@ -686,7 +718,8 @@ class InferenceClient(SyncClientBase):
             model: The model for this call: a Hub id (`org/name`) or an endpoint URL. Defaults to the client's.
             extra_body: JSON fields merged last into the request body, for options this method does not name.
             headers: HTTP headers for this call, over the client's.
-            timeout: Seconds this whole call may take. Defaults to the client's timeout.
+            timeout: Seconds this whole call may take, retries included. Defaults to the client's timeout.
+            max_retries: Retries after a connection error or a 408/429/5xx answer. Defaults to the client's (2).
 
         Returns:
             `list[list[float]]`.
@@ -711,6 +744,7 @@ class InferenceClient(SyncClientBase):
             extra_body=extra_body,
             headers=headers,
             timeout=timeout,
+            max_retries=max_retries,
             flags={},
         ))
 
@@ -725,6 +759,7 @@ class InferenceClient(SyncClientBase):
         extra_body: Mapping[str, Any] | None = None,
         headers: Mapping[str, str] | None = None,
         timeout: float | None = None,
+        max_retries: int | None = None,
     ) -> list[FillMaskOutputElement]:
         """Predict the token hidden behind the mask token of a text.
 
@@ -736,7 +771,8 @@ class InferenceClient(SyncClientBase):
             model: The model for this call: a Hub id (`org/name`) or an endpoint URL. Defaults to the client's.
             extra_body: JSON fields merged last into the request body, for options this method does not name.
             headers: HTTP headers for this call, over the client's.
-            timeout: Seconds this whole call may take. Defaults to the client's timeout.
+            timeout: Seconds this whole call may take, retries included. Defaults to the client's timeout.
+            max_retries: Retries after a connection error or a 408/429/5xx answer. Defaults to the client's (2).
 
         Returns:
             `list[FillMaskOutputElement]`.
@@ -757,6 +793,7 @@ class InferenceClient(SyncClientBase):
             extra_body=extra_body,
             headers=headers,
             timeout=timeout,
+            max_retries=max_retries,
             flags={},
         ))
 
@@ -771,6 +808,7 @@ class InferenceClient(SyncClientBase):
         extra_body: Mapping[str, Any] | None = None,
         headers: Mapping[str, str] | None = None,
         timeout: float | None = None,
+        max_retries: int | None = None,
     ) -> list[ImageClassificationOutputElement]:
         """Assign labels to an image.
 
@@ -781,7 +819,8 @@ class InferenceClient(SyncClientBase):
             model: The model for this call: a Hub id (`org/name`) or an endpoint URL. Defaults to the client's.
             extra_body: JSON fields merged last into the request body, for options this method does not name.
             headers: HTTP headers for this call, over the client's.
-            timeout: Seconds this whole call may take. Defaults to the client's timeout.
+            timeout: Seconds this whole call may take, retries included. Defaults to the client's timeout.
+            max_retries: Retries after a connection error or a 408/429/5xx answer. Defaults to the client's (2).
 
         Returns:
             `list[ImageClassificationOutputElement]`.
@@ -802,6 +841,7 @@ class InferenceClient(SyncClientBase):
             extra_body=extra_body,
             headers=headers,
             timeout=timeout,
+            max_retries=max_retries,
             flags={},
         ))
 
@@ -818,6 +858,7 @@ class InferenceClient(SyncClientBase):
         extra_body: Mapping[str, Any] | None = None,
         headers: Mapping[str, str] | None = None,
         timeout: float | None = None,
+        max_retries: int | None = None,
     ) -> list[ImageSegmentationOutputElement]:
         """Split an image into labelled regions, each with a pixel mask.
 
@@ -830,7 +871,8 @@ class InferenceClient(SyncClientBase):
             model: The model for this call: a Hub id (`org/name`) or an endpoint URL. Defaults to the client's.
             extra_body: JSON fields merged last into the request body, for options this method does not name.
             headers: HTTP headers for this call, over the client's.
-            timeout: Seconds this whole call may take. Defaults to the client's timeout.
+            timeout: Seconds this whole call may take, retries included. Defaults to the client's timeout.
+            max_retries: Retries after a connection error or a 408/429/5xx answer. Defaults to the client's (2).
 
         Returns:
             `list[ImageSegmentationOutputElement]`.
@@ -853,6 +895,7 @@ class InferenceClient(SyncClientBase):
             extra_body=extra_body,
             headers=headers,
             timeout=timeout,
+            max_retries=max_retries,
             flags={},
         ))
 
@@ -872,6 +915,7 @@ class InferenceClient(SyncClientBase):
         extra_body: Mapping[str, Any] | None = None,
         headers: Mapping[str, str] | None = None,
         timeout: float | None = None,
+        max_retries: int | None = None,
     ) -> PIL.Image.Image: ...
 
     @overload
@@ -890,6 +934,7 @@ class InferenceClient(SyncClientBase):
         extra_body: Mapping[str, Any] | None = None,
         headers: Mapping[str, str] | None = None,
         timeout: float | None = None,
+        max_retries: int | None = None,
     ) -> bytes: ...
 
     @overload
@@ -908,6 +953,7 @@ class InferenceClient(SyncClientBase):
         extra_body: Mapping[str, Any] | None = None,
         headers: Mapping[str, str] | None = None,
         timeout: float | None = None,
+        max_retries: int | None = None,
     ) -> PIL.Image.Image | bytes: ...
 
 
@@ -926,6 +972,7 @@ class InferenceClient(SyncClientBase):
         extra_body: Mapping[str, Any] | None = None,
         headers: Mapping[str, str] | None = None,
         timeout: float | None = None,
+        max_retries: int | None = None,
     ) -> PIL.Image.Image | bytes:
         """Generate an image from an input image, a text prompt, or both.
 
@@ -944,7 +991,8 @@ class InferenceClient(SyncClientBase):
             model: The model for this call: a Hub id (`org/name`) or an endpoint URL. Defaults to the client's.
             extra_body: JSON fields merged last into the request body, for options this method does not name.
             headers: HTTP headers for this call, over the client's.
-            timeout: Seconds this whole call may take. Defaults to the client's timeout.
+            timeout: Seconds this whole call may take, retries included. Defaults to the client's timeout.
+            max_retries: Retries after a connection error or a 408/429/5xx answer. Defaults to the client's (2).
 
         Returns:
             With output_type='pil': `PIL.Image.Image`.
@@ -970,6 +1018,7 @@ class InferenceClient(SyncClientBase):
             extra_body=extra_body,
             headers=headers,
             timeout=timeout,
+            max_retries=max_retries,
             flags={"output_type": output_type},
         ))
 
@@ -989,6 +1038,7 @@ class InferenceClient(SyncClientBase):
         extra_body: Mapping[str, Any] | None = None,
         headers: Mapping[str, str] | None = None,
         timeout: float | None = None,
+        max_retries: int | None = None,
     ) -> bytes:
         """Generate a video from an input image, a text prompt, or both.
 
@@ -1005,7 +1055,8 @@ class InferenceClient(SyncClientBase):
             model: The model for this call: a Hub id (`org/name`) or an endpoint URL. Defaults to the client's.
             extra_body: JSON fields merged last into the request body, for options this method does not name.
             headers: HTTP headers for this call, over the client's.
-            timeout: Seconds this whole call may take. Defaults to the client's timeout.
+            timeout: Seconds this whole call may take, retries included. Defaults to the client's timeout.
+            max_retries: Retries after a connection error or a 408/429/5xx answer. Defaults to the client's (2).
 
         Returns:
             `bytes`.
@@ -1031,6 +1082,7 @@ class InferenceClient(SyncClientBase):
             extra_body=extra_body,
             headers=headers,
             timeout=timeout,
+            max_retries=max_retries,
             flags={},
         ))
 
@@ -1049,6 +1101,7 @@ class InferenceClient(SyncClientBase):
         extra_body: Mapping[str, Any] | None = None,
         headers: Mapping[str, str] | None = None,
         timeout: float | None = None,
+        max_retries: int | None = None,
     ) -> PIL.Image.Image: ...
 
     @overload
@@ -1066,6 +1119,7 @@ class InferenceClient(SyncClientBase):
         extra_body: Mapping[str, Any] | None = None,
         headers: Mapping[str, str] | None = None,
         timeout: float | None = None,
+        max_retries: int | None = None,
     ) -> bytes: ...
 
     @overload
@@ -1083,6 +1137,7 @@ class InferenceClient(SyncClientBase):
         extra_body: Mapping[str, Any] | None = None,
         headers: Mapping[str, str] | None = None,
         timeout: float | None = None,
+        max_retries: int | None = None,
     ) -> PIL.Image.Image | bytes: ...
 
 
@@ -1100,6 +1155,7 @@ class InferenceClient(SyncClientBase):
         extra_body: Mapping[str, Any] | None = None,
         headers: Mapping[str, str] | None = None,
         timeout: float | None = None,
+        max_retries: int | None = None,
     ) -> PIL.Image.Image | bytes:
         """Transform an image into a new image, optionally guided by a text prompt.
 
@@ -1115,7 +1171,8 @@ class InferenceClient(SyncClientBase):
             model: The model for this call: a Hub id (`org/name`) or an endpoint URL. Defaults to the client's.
             extra_body: JSON fields merged last into the request body, for options this method does not name.
             headers: HTTP headers for this call, over the client's.
-            timeout: Seconds this whole call may take. Defaults to the client's timeout.
+            timeout: Seconds this whole call may take, retries included. Defaults to the client's timeout.
+            max_retries: Retries after a connection error or a 408/429/5xx answer. Defaults to the client's (2).
 
         Returns:
             With output_type='pil': `PIL.Image.Image`.
@@ -1140,6 +1197,7 @@ class InferenceClient(SyncClientBase):
             extra_body=extra_body,
             headers=headers,
             timeout=timeout,
+            max_retries=max_retries,
             flags={"output_type": output_type},
         ))
 
@@ -1154,6 +1212,7 @@ class InferenceClient(SyncClientBase):
         extra_body: Mapping[str, Any] | None = None,
         headers: Mapping[str, str] | None = None,
         timeout: float | None = None,
+        max_retries: int | None = None,
     ) -> ImageToTextOutput:
         """Describe an image in text, e.g. caption it or read the text it shows.
 
@@ -1164,7 +1223,8 @@ class InferenceClient(SyncClientBase):
             model: The model for this call: a Hub id (`org/name`) or an endpoint URL. Defaults to the client's.
             extra_body: JSON fields merged last into the request body, for options this method does not name.
             headers: HTTP headers for this call, over the client's.
-            timeout: Seconds this whole call may take. Defaults to the client's timeout.
+            timeout: Seconds this whole call may take, retries included. Defaults to the client's timeout.
+            max_retries: Retries after a connection error or a 408/429/5xx answer. Defaults to the client's (2).
 
         Returns:
             `ImageToTextOutput`.
@@ -1185,6 +1245,7 @@ class InferenceClient(SyncClientBase):
             extra_body=extra_body,
             headers=headers,
             timeout=timeout,
+            max_retries=max_retries,
             flags={},
         ))
 
@@ -1204,6 +1265,7 @@ class InferenceClient(SyncClientBase):
         extra_body: Mapping[str, Any] | None = None,
         headers: Mapping[str, str] | None = None,
         timeout: float | None = None,
+        max_retries: int | None = None,
     ) -> bytes:
         """Generate a video that starts from, or is guided by, an input image.
 
@@ -1220,7 +1282,8 @@ class InferenceClient(SyncClientBase):
             model: The model for this call: a Hub id (`org/name`) or an endpoint URL. Defaults to the client's.
             extra_body: JSON fields merged last into the request body, for options this method does not name.
             headers: HTTP headers for this call, over the client's.
-            timeout: Seconds this whole call may take. Defaults to the client's timeout.
+            timeout: Seconds this whole call may take, retries included. Defaults to the client's timeout.
+            max_retries: Retries after a connection error or a 408/429/5xx answer. Defaults to the client's (2).
 
         Returns:
             `bytes`.
@@ -1246,6 +1309,7 @@ class InferenceClient(SyncClientBase):
             extra_body=extra_body,
             headers=headers,
             timeout=timeout,
+            max_retries=max_retries,
             flags={},
         ))
 
@@ -1259,6 +1323,7 @@ class InferenceClient(SyncClientBase):
         extra_body: Mapping[str, Any] | None = None,
         headers: Mapping[str, str] | None = None,
         timeout: float | None = None,
+        max_retries: int | None = None,
     ) -> list[ObjectDetectionOutputElement]:
         """Find objects in an image and return a label, a score and a bounding box for each.
 
@@ -1268,7 +1333,8 @@ class InferenceClient(SyncClientBase):
             model: The model for this call: a Hub id (`org/name`) or an endpoint URL. Defaults to the client's.
             extra_body: JSON fields merged last into the request body, for options this method does not name.
             headers: HTTP headers for this call, over the client's.
-            timeout: Seconds this whole call may take. Defaults to the client's timeout.
+            timeout: Seconds this whole call may take, retries included. Defaults to the client's timeout.
+            max_retries: Retries after a connection error or a 408/429/5xx answer. Defaults to the client's (2).
 
         Returns:
             `list[ObjectDetectionOutputElement]`.
@@ -1288,6 +1354,7 @@ class InferenceClient(SyncClientBase):
             extra_body=extra_body,
             headers=headers,
             timeout=timeout,
+            max_retries=max_retries,
             flags={},
         ))
 
@@ -1308,6 +1375,7 @@ class InferenceClient(SyncClientBase):
         extra_body: Mapping[str, Any] | None = None,
         headers: Mapping[str, str] | None = None,
         timeout: float | None = None,
+        max_retries: int | None = None,
     ) -> list[QuestionAnsweringOutputElement]:
         """Extract the answer to a question from a passage of text.
 
@@ -1327,7 +1395,8 @@ class InferenceClient(SyncClientBase):
             model: The model for this call: a Hub id (`org/name`) or an endpoint URL. Defaults to the client's.
             extra_body: JSON fields merged last into the request body, for options this method does not name.
             headers: HTTP headers for this call, over the client's.
-            timeout: Seconds this whole call may take. Defaults to the client's timeout.
+            timeout: Seconds this whole call may take, retries included. Defaults to the client's timeout.
+            max_retries: Retries after a connection error or a 408/429/5xx answer. Defaults to the client's (2).
 
         Returns:
             `list[QuestionAnsweringOutputElement]`.
@@ -1354,6 +1423,7 @@ class InferenceClient(SyncClientBase):
             extra_body=extra_body,
             headers=headers,
             timeout=timeout,
+            max_retries=max_retries,
             flags={},
         ))
 
@@ -1367,6 +1437,7 @@ class InferenceClient(SyncClientBase):
         extra_body: Mapping[str, Any] | None = None,
         headers: Mapping[str, str] | None = None,
         timeout: float | None = None,
+        max_retries: int | None = None,
     ) -> list[float]:
         """Score how similar in meaning each of several sentences is to a source sentence.
 
@@ -1376,7 +1447,8 @@ class InferenceClient(SyncClientBase):
             model: The model for this call: a Hub id (`org/name`) or an endpoint URL. Defaults to the client's.
             extra_body: JSON fields merged last into the request body, for options this method does not name.
             headers: HTTP headers for this call, over the client's.
-            timeout: Seconds this whole call may take. Defaults to the client's timeout.
+            timeout: Seconds this whole call may take, retries included. Defaults to the client's timeout.
+            max_retries: Retries after a connection error or a 408/429/5xx answer. Defaults to the client's (2).
 
         Returns:
             `list[float]`.
@@ -1396,6 +1468,7 @@ class InferenceClient(SyncClientBase):
             extra_body=extra_body,
             headers=headers,
             timeout=timeout,
+            max_retries=max_retries,
             flags={},
         ))
 
@@ -1411,6 +1484,7 @@ class InferenceClient(SyncClientBase):
         extra_body: Mapping[str, Any] | None = None,
         headers: Mapping[str, str] | None = None,
         timeout: float | None = None,
+        max_retries: int | None = None,
     ) -> SummarizationOutput:
         """Condense a text into a shorter summary.
 
@@ -1422,7 +1496,8 @@ class InferenceClient(SyncClientBase):
             model: The model for this call: a Hub id (`org/name`) or an endpoint URL. Defaults to the client's.
             extra_body: JSON fields merged last into the request body, for options this method does not name.
             headers: HTTP headers for this call, over the client's.
-            timeout: Seconds this whole call may take. Defaults to the client's timeout.
+            timeout: Seconds this whole call may take, retries included. Defaults to the client's timeout.
+            max_retries: Retries after a connection error or a 408/429/5xx answer. Defaults to the client's (2).
 
         Returns:
             `SummarizationOutput`.
@@ -1444,6 +1519,7 @@ class InferenceClient(SyncClientBase):
             extra_body=extra_body,
             headers=headers,
             timeout=timeout,
+            max_retries=max_retries,
             flags={},
         ))
 
@@ -1460,6 +1536,7 @@ class InferenceClient(SyncClientBase):
         extra_body: Mapping[str, Any] | None = None,
         headers: Mapping[str, str] | None = None,
         timeout: float | None = None,
+        max_retries: int | None = None,
     ) -> TableQuestionAnsweringOutputElement:
         """Answer a question about the data in a table.
 
@@ -1474,7 +1551,8 @@ class InferenceClient(SyncClientBase):
             model: The model for this call: a Hub id (`org/name`) or an endpoint URL. Defaults to the client's.
             extra_body: JSON fields merged last into the request body, for options this method does not name.
             headers: HTTP headers for this call, over the client's.
-            timeout: Seconds this whole call may take. Defaults to the client's timeout.
+            timeout: Seconds this whole call may take, retries included. Defaults to the client's timeout.
+            max_retries: Retries after a connection error or a 408/429/5xx answer. Defaults to the client's (2).
 
         Returns:
             `TableQuestionAnsweringOutputElement`.
@@ -1497,6 +1575,7 @@ class InferenceClient(SyncClientBase):
             extra_body=extra_body,
             headers=headers,
             timeout=timeout,
+            max_retries=max_retries,
             flags={},
         ))
 
@@ -1509,6 +1588,7 @@ class InferenceClient(SyncClientBase):
         extra_body: Mapping[str, Any] | None = None,
         headers: Mapping[str, str] | None = None,
         timeout: float | None = None,
+        max_retries: int | None = None,
     ) -> list[str | int | float]:
         """Predict a class for each row of a table.
 
@@ -1518,7 +1598,8 @@ class InferenceClient(SyncClientBase):
             model: The model for this call: a Hub id (`org/name`) or an endpoint URL. Defaults to the client's.
             extra_body: JSON fields merged last into the request body, for options this method does not name.
             headers: HTTP headers for this call, over the client's.
-            timeout: Seconds this whole call may take. Defaults to the client's timeout.
+            timeout: Seconds this whole call may take, retries included. Defaults to the client's timeout.
+            max_retries: Retries after a connection error or a 408/429/5xx answer. Defaults to the client's (2).
 
         Returns:
             `list[str | int | float]`.
@@ -1537,6 +1618,7 @@ class InferenceClient(SyncClientBase):
             extra_body=extra_body,
             headers=headers,
             timeout=timeout,
+            max_retries=max_retries,
             flags={},
         ))
 
@@ -1549,6 +1631,7 @@ class InferenceClient(SyncClientBase):
         extra_body: Mapping[str, Any] | None = None,
         headers: Mapping[str, str] | None = None,
         timeout: float | None = None,
+        max_retries: int | None = None,
     ) -> list[float]:
         """Predict a numeric value for each row of a table.
 
@@ -1558,7 +1641,8 @@ class InferenceClient(SyncClientBase):
             model: The model for this call: a Hub id (`org/name`) or an endpoint URL. Defaults to the client's.
             extra_body: JSON fields merged last into the request body, for options this method does not name.
             headers: HTTP headers for this call, over the client's.
-            timeout: Seconds this whole call may take. Defaults to the client's timeout.
+            timeout: Seconds this whole call may take, retries included. Defaults to the client's timeout.
+            max_retries: Retries after a connection error or a 408/429/5xx answer. Defaults to the client's (2).
 
         Returns:
             `list[float]`.
@@ -1577,6 +1661,7 @@ class InferenceClient(SyncClientBase):
             extra_body=extra_body,
             headers=headers,
             timeout=timeout,
+            max_retries=max_retries,
             flags={},
         ))
 
@@ -1591,6 +1676,7 @@ class InferenceClient(SyncClientBase):
         extra_body: Mapping[str, Any] | None = None,
         headers: Mapping[str, str] | None = None,
         timeout: float | None = None,
+        max_retries: int | None = None,
     ) -> list[TextClassificationOutputElement]:
         """Assign labels, such as a sentiment or a topic, to a text.
 
@@ -1601,7 +1687,8 @@ class InferenceClient(SyncClientBase):
             model: The model for this call: a Hub id (`org/name`) or an endpoint URL. Defaults to the client's.
             extra_body: JSON fields merged last into the request body, for options this method does not name.
             headers: HTTP headers for this call, over the client's.
-            timeout: Seconds this whole call may take. Defaults to the client's timeout.
+            timeout: Seconds this whole call may take, retries included. Defaults to the client's timeout.
+            max_retries: Retries after a connection error or a 408/429/5xx answer. Defaults to the client's (2).
 
         Returns:
             `list[TextClassificationOutputElement]`.
@@ -1622,6 +1709,7 @@ class InferenceClient(SyncClientBase):
             extra_body=extra_body,
             headers=headers,
             timeout=timeout,
+            max_retries=max_retries,
             flags={},
         ))
 
@@ -1654,6 +1742,7 @@ class InferenceClient(SyncClientBase):
         extra_body: Mapping[str, Any] | None = None,
         headers: Mapping[str, str] | None = None,
         timeout: float | None = None,
+        max_retries: int | None = None,
     ) -> str: ...
 
     @overload
@@ -1685,6 +1774,7 @@ class InferenceClient(SyncClientBase):
         extra_body: Mapping[str, Any] | None = None,
         headers: Mapping[str, str] | None = None,
         timeout: float | None = None,
+        max_retries: int | None = None,
     ) -> TextGenerationOutput: ...
 
     @overload
@@ -1716,6 +1806,7 @@ class InferenceClient(SyncClientBase):
         extra_body: Mapping[str, Any] | None = None,
         headers: Mapping[str, str] | None = None,
         timeout: float | None = None,
+        max_retries: int | None = None,
     ) -> Stream[str]: ...
 
     @overload
@@ -1747,6 +1838,7 @@ class InferenceClient(SyncClientBase):
         extra_body: Mapping[str, Any] | None = None,
         headers: Mapping[str, str] | None = None,
         timeout: float | None = None,
+        max_retries: int | None = None,
     ) -> Stream[TextGenerationStreamOutput]: ...
 
     @overload
@@ -1778,6 +1870,7 @@ class InferenceClient(SyncClientBase):
         extra_body: Mapping[str, Any] | None = None,
         headers: Mapping[str, str] | None = None,
         timeout: float | None = None,
+        max_retries: int | None = None,
     ) -> str | TextGenerationOutput | Stream[str] | Stream[TextGenerationStreamOutput]: ...
 
 
@@ -1809,6 +1902,7 @@ class InferenceClient(SyncClientBase):
         extra_body: Mapping[str, Any] | None = None,
         headers: Mapping[str, str] | None = None,
         timeout: float | None = None,
+        max_retries: int | None = None,
     ) -> str | TextGenerationOutput | Stream[str] | Stream[TextGenerationStreamOutput]:
         """Continue a prompt with a language model (text-generation-inference parameters), optionally streamed token by token.
 
@@ -1843,7 +1937,8 @@ class InferenceClient(SyncClientBase):
             model: The model for this call: a Hub id (`org/name`) or an endpoint URL. Defaults to the client's.
             extra_body: JSON fields merged last into the request body, for options this method does not name.
             headers: HTTP headers for this call, over the client's.
-            timeout: Seconds this whole call may take. Defaults to the client's timeout.
+            timeout: Seconds this whole call may take, retries included. Defaults to the client's timeout.
+            max_retries: Retries after a connection error or a 408/429/5xx answer. Defaults to the client's (2).
 
         Returns:
             With details=False, stream=False: `str` (the `generated_text` field).
@@ -1885,6 +1980,7 @@ class InferenceClient(SyncClientBase):
             extra_body=extra_body,
             headers=headers,
             timeout=timeout,
+            max_retries=max_retries,
             flags={"details": details, "stream": stream},
         ))
 
@@ -1898,6 +1994,7 @@ class InferenceClient(SyncClientBase):
         extra_body: Mapping[str, Any] | None = None,
         headers: Mapping[str, str] | None = None,
         timeout: float | None = None,
+        max_retries: int | None = None,
     ) -> bytes:
         """Generate audio, such as music or sound effects, from a text prompt.
 
@@ -1907,7 +2004,8 @@ class InferenceClient(SyncClientBase):
             model: The model for this call: a Hub id (`org/name`) or an endpoint URL. Defaults to the client's.
             extra_body: JSON fields merged last into the request body, for options this method does not name.
             headers: HTTP headers for this call, over the client's.
-            timeout: Seconds this whole call may take. Defaults to the client's timeout.
+            timeout: Seconds this whole call may take, retries included. Defaults to the client's timeout.
+            max_retries: Retries after a connection error or a 408/429/5xx answer. Defaults to the client's (2).
 
         Returns:
             `bytes`.
@@ -1927,6 +2025,7 @@ class InferenceClient(SyncClientBase):
             extra_body=extra_body,
             headers=headers,
             timeout=timeout,
+            max_retries=max_retries,
             flags={},
         ))
 
@@ -1948,6 +2047,7 @@ class InferenceClient(SyncClientBase):
         extra_body: Mapping[str, Any] | None = None,
         headers: Mapping[str, str] | None = None,
         timeout: float | None = None,
+        max_retries: int | None = None,
     ) -> PIL.Image.Image: ...
 
     @overload
@@ -1968,6 +2068,7 @@ class InferenceClient(SyncClientBase):
         extra_body: Mapping[str, Any] | None = None,
         headers: Mapping[str, str] | None = None,
         timeout: float | None = None,
+        max_retries: int | None = None,
     ) -> bytes: ...
 
     @overload
@@ -1988,6 +2089,7 @@ class InferenceClient(SyncClientBase):
         extra_body: Mapping[str, Any] | None = None,
         headers: Mapping[str, str] | None = None,
         timeout: float | None = None,
+        max_retries: int | None = None,
     ) -> PIL.Image.Image | bytes: ...
 
 
@@ -2008,6 +2110,7 @@ class InferenceClient(SyncClientBase):
         extra_body: Mapping[str, Any] | None = None,
         headers: Mapping[str, str] | None = None,
         timeout: float | None = None,
+        max_retries: int | None = None,
     ) -> PIL.Image.Image | bytes:
         """Generate an image from a text prompt.
 
@@ -2027,7 +2130,8 @@ class InferenceClient(SyncClientBase):
             model: The model for this call: a Hub id (`org/name`) or an endpoint URL. Defaults to the client's.
             extra_body: JSON fields merged last into the request body, for options this method does not name.
             headers: HTTP headers for this call, over the client's.
-            timeout: Seconds this whole call may take. Defaults to the client's timeout.
+            timeout: Seconds this whole call may take, retries included. Defaults to the client's timeout.
+            max_retries: Retries after a connection error or a 408/429/5xx answer. Defaults to the client's (2).
 
         Returns:
             With output_type='pil': `PIL.Image.Image`.
@@ -2055,6 +2159,7 @@ class InferenceClient(SyncClientBase):
             extra_body=extra_body,
             headers=headers,
             timeout=timeout,
+            max_retries=max_retries,
             flags={"output_type": output_type},
         ))
 
@@ -2083,6 +2188,7 @@ class InferenceClient(SyncClientBase):
         extra_body: Mapping[str, Any] | None = None,
         headers: Mapping[str, str] | None = None,
         timeout: float | None = None,
+        max_retries: int | None = None,
     ) -> bytes:
         """Synthesize speech that reads a text aloud.
 
@@ -2107,7 +2213,8 @@ class InferenceClient(SyncClientBase):
             model: The model for this call: a Hub id (`org/name`) or an endpoint URL. Defaults to the client's.
             extra_body: JSON fields merged last into the request body, for options this method does not name.
             headers: HTTP headers for this call, over the client's.
-            timeout: Seconds this whole call may take. Defaults to the client's timeout.
+            timeout: Seconds this whole call may take, retries included. Defaults to the client's timeout.
+            max_retries: Retries after a connection error or a 408/429/5xx answer. Defaults to the client's (2).
 
         Returns:
             `bytes`.
@@ -2142,6 +2249,7 @@ class InferenceClient(SyncClientBase):
             extra_body=extra_body,
             headers=headers,
             timeout=timeout,
+            max_retries=max_retries,
             flags={},
         ))
 
@@ -2160,6 +2268,7 @@ class InferenceClient(SyncClientBase):
         extra_body: Mapping[str, Any] | None = None,
         headers: Mapping[str, str] | None = None,
         timeout: float | None = None,
+        max_retries: int | None = None,
     ) -> bytes:
         """Generate a video from a text prompt.
 
@@ -2176,7 +2285,8 @@ class InferenceClient(SyncClientBase):
             model: The model for this call: a Hub id (`org/name`) or an endpoint URL. Defaults to the client's.
             extra_body: JSON fields merged last into the request body, for options this method does not name.
             headers: HTTP headers for this call, over the client's.
-            timeout: Seconds this whole call may take. Defaults to the client's timeout.
+            timeout: Seconds this whole call may take, retries included. Defaults to the client's timeout.
+            max_retries: Retries after a connection error or a 408/429/5xx answer. Defaults to the client's (2).
 
         Returns:
             `bytes`.
@@ -2201,6 +2311,7 @@ class InferenceClient(SyncClientBase):
             extra_body=extra_body,
             headers=headers,
             timeout=timeout,
+            max_retries=max_retries,
             flags={},
         ))
 
@@ -2216,6 +2327,7 @@ class InferenceClient(SyncClientBase):
         extra_body: Mapping[str, Any] | None = None,
         headers: Mapping[str, str] | None = None,
         timeout: float | None = None,
+        max_retries: int | None = None,
     ) -> list[TokenClassificationOutputElement]:
         """Label the words or tokens of a text, e.g. find named entities or parts of speech.
 
@@ -2230,7 +2342,8 @@ class InferenceClient(SyncClientBase):
             model: The model for this call: a Hub id (`org/name`) or an endpoint URL. Defaults to the client's.
             extra_body: JSON fields merged last into the request body, for options this method does not name.
             headers: HTTP headers for this call, over the client's.
-            timeout: Seconds this whole call may take. Defaults to the client's timeout.
+            timeout: Seconds this whole call may take, retries included. Defaults to the client's timeout.
+            max_retries: Retries after a connection error or a 408/429/5xx answer. Defaults to the client's (2).
 
         Returns:
             `list[TokenClassificationOutputElement]`.
@@ -2252,6 +2365,7 @@ class InferenceClient(SyncClientBase):
             extra_body=extra_body,
             headers=headers,
             timeout=timeout,
+            max_retries=max_retries,
             flags={},
         ))
 
@@ -2269,6 +2383,7 @@ class InferenceClient(SyncClientBase):
         extra_body: Mapping[str, Any] | None = None,
         headers: Mapping[str, str] | None = None,
         timeout: float | None = None,
+        max_retries: int | None = None,
     ) -> TranslationOutput:
         """Translate a text from one language into another.
 
@@ -2284,7 +2399,8 @@ class InferenceClient(SyncClientBase):
             model: The model for this call: a Hub id (`org/name`) or an endpoint URL. Defaults to the client's.
             extra_body: JSON fields merged last into the request body, for options this method does not name.
             headers: HTTP headers for this call, over the client's.
-            timeout: Seconds this whole call may take. Defaults to the client's timeout.
+            timeout: Seconds this whole call may take, retries included. Defaults to the client's timeout.
+            max_retries: Retries after a connection error or a 408/429/5xx answer. Defaults to the client's (2).
 
         Returns:
             `TranslationOutput`.
@@ -2308,6 +2424,7 @@ class InferenceClient(SyncClientBase):
             extra_body=extra_body,
             headers=headers,
             timeout=timeout,
+            max_retries=max_retries,
             flags={},
         ))
 
@@ -2324,6 +2441,7 @@ class InferenceClient(SyncClientBase):
         extra_body: Mapping[str, Any] | None = None,
         headers: Mapping[str, str] | None = None,
         timeout: float | None = None,
+        max_retries: int | None = None,
     ) -> list[VideoClassificationOutputElement]:
         """Assign labels, such as the action shown, to a video.
 
@@ -2336,7 +2454,8 @@ class InferenceClient(SyncClientBase):
             model: The model for this call: a Hub id (`org/name`) or an endpoint URL. Defaults to the client's.
             extra_body: JSON fields merged last into the request body, for options this method does not name.
             headers: HTTP headers for this call, over the client's.
-            timeout: Seconds this whole call may take. Defaults to the client's timeout.
+            timeout: Seconds this whole call may take, retries included. Defaults to the client's timeout.
+            max_retries: Retries after a connection error or a 408/429/5xx answer. Defaults to the client's (2).
 
         Returns:
             `list[VideoClassificationOutputElement]`.
@@ -2359,6 +2478,7 @@ class InferenceClient(SyncClientBase):
             extra_body=extra_body,
             headers=headers,
             timeout=timeout,
+            max_retries=max_retries,
             flags={},
         ))
 
@@ -2373,6 +2493,7 @@ class InferenceClient(SyncClientBase):
         extra_body: Mapping[str, Any] | None = None,
         headers: Mapping[str, str] | None = None,
         timeout: float | None = None,
+        max_retries: int | None = None,
     ) -> list[VisualQuestionAnsweringOutputElement]:
         """Answer an open-ended question about an image.
 
@@ -2384,7 +2505,8 @@ class InferenceClient(SyncClientBase):
             model: The model for this call: a Hub id (`org/name`) or an endpoint URL. Defaults to the client's.
             extra_body: JSON fields merged last into the request body, for options this method does not name.
             headers: HTTP headers for this call, over the client's.
-            timeout: Seconds this whole call may take. Defaults to the client's timeout.
+            timeout: Seconds this whole call may take, retries included. Defaults to the client's timeout.
+            max_retries: Retries after a connection error or a 408/429/5xx answer. Defaults to the client's (2).
 
         Returns:
             `list[VisualQuestionAnsweringOutputElement]`.
@@ -2405,6 +2527,7 @@ class InferenceClient(SyncClientBase):
             extra_body=extra_body,
             headers=headers,
             timeout=timeout,
+            max_retries=max_retries,
             flags={},
         ))
 
@@ -2420,6 +2543,7 @@ class InferenceClient(SyncClientBase):
         extra_body: Mapping[str, Any] | None = None,
         headers: Mapping[str, str] | None = None,
         timeout: float | None = None,
+        max_retries: int | None = None,
     ) -> list[ZeroShotClassificationOutputElement]:
         """Classify a text into labels chosen at call time, with no training on those labels.
 
@@ -2433,7 +2557,8 @@ class InferenceClient(SyncClientBase):
             model: The model for this call: a Hub id (`org/name`) or an endpoint URL. Defaults to the client's.
             extra_body: JSON fields merged last into the request body, for options this method does not name.
             headers: HTTP headers for this call, over the client's.
-            timeout: Seconds this whole call may take. Defaults to the client's timeout.
+            timeout: Seconds this whole call may take, retries included. Defaults to the client's timeout.
+            max_retries: Retries after a connection error or a 408/429/5xx answer. Defaults to the client's (2).
 
         Returns:
             `list[ZeroShotClassificationOutputElement]`.
@@ -2455,6 +2580,7 @@ class InferenceClient(SyncClientBase):
             extra_body=extra_body,
             headers=headers,
             timeout=timeout,
+            max_retries=max_retries,
             flags={},
         ))
 
@@ -2469,6 +2595,7 @@ class InferenceClient(SyncClientBase):
         extra_body: Mapping[str, Any] | None = None,
         headers: Mapping[str, str] | None = None,
         timeout: float | None = None,
+        max_retries: int | None = None,
     ) -> list[ZeroShotImageClassificationOutputElement]:
         """Classify an image into labels chosen at call time, with no training on those labels.
 
@@ -2480,7 +2607,8 @@ class InferenceClient(SyncClientBase):
             model: The model for this call: a Hub id (`org/name`) or an endpoint URL. Defaults to the client's.
             extra_body: JSON fields merged last into the request body, for options this method does not name.
             headers: HTTP headers for this call, over the client's.
-            timeout: Seconds this whole call may take. Defaults to the client's timeout.
+            timeout: Seconds this whole call may take, retries included. Defaults to the client's timeout.
+            max_retries: Retries after a connection error or a 408/429/5xx answer. Defaults to the client's (2).
 
         Returns:
             `list[ZeroShotImageClassificationOutputElement]`.
@@ -2501,6 +2629,7 @@ class InferenceClient(SyncClientBase):
             extra_body=extra_body,
             headers=headers,
             timeout=timeout,
+            max_retries=max_retries,
             flags={},
         ))
 
@@ -2514,6 +2643,7 @@ class InferenceClient(SyncClientBase):
         extra_body: Mapping[str, Any] | None = None,
         headers: Mapping[str, str] | None = None,
         timeout: float | None = None,
+        max_retries: int | None = None,
     ) -> list[ZeroShotObjectDetectionOutputElement]:
         """Find objects in an image that match labels chosen at call time, with a box around each.
 
@@ -2523,7 +2653,8 @@ class InferenceClient(SyncClientBase):
             model: The model for this call: a Hub id (`org/name`) or an endpoint URL. Defaults to the client's.
             extra_body: JSON fields merged last into the request body, for options this method does not name.
             headers: HTTP headers for this call, over the client's.
-            timeout: Seconds this whole call may take. Defaults to the client's timeout.
+            timeout: Seconds this whole call may take, retries included. Defaults to the client's timeout.
+            max_retries: Retries after a connection error or a 408/429/5xx answer. Defaults to the client's (2).
 
         Returns:
             `list[ZeroShotObjectDetectionOutputElement]`.
@@ -2543,5 +2674,6 @@ class InferenceClient(SyncClientBase):
             extra_body=extra_body,
             headers=headers,
             timeout=timeout,
+            max_retries=max_retries,
             flags={},
         ))
