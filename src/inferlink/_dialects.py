@@ -26,12 +26,15 @@ def get_path(source: Any, path: str) -> Any:
 
 
 def remap(mapping: Mapping[str, Any], source: Any, variables: Mapping[str, Any] | None = None) -> Any:
-    """Build a value from `mapping` (target path -> source path, {"const": v}, or "$name" from `variables`).
-    The empty target path "" means the whole result. Missing and None sources are left out."""
+    """Build a value from `mapping`: target path -> a source path, "$name" (from `variables`), {"const": v}, or
+    {"path": p, "default": v}. The empty target path "" means the whole result. Missing and None sources are left
+    out."""
     result: dict[str, Any] = {}
     for target, spec in mapping.items():
         if isinstance(spec, dict):
-            value = spec.get("const")
+            value = spec["const"] if "const" in spec else get_path(source, spec["path"])
+            if value is _MISSING or value is None:
+                value = spec.get("default")
         elif spec.startswith("$"):
             value = (variables or {}).get(spec[1:])
         else:

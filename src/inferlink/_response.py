@@ -117,10 +117,13 @@ def parse_chunk(task: TaskSpec, variant: Variant, route: Route, dialects: Mappin
             value = adapter.validate_json(data)
         else:
             mapped = remap(dialects[route.dialect]["stream_response"], json.loads(data))
-            if not mapped:  # an event with nothing for this task, e.g. a usage-only chunk
-                return None
+            if not mapped.get("token", {}).get("text") and "details" not in mapped:
+                return None  # nothing for this task, e.g. a usage-only chunk
             value = adapter.validate_python(mapped)
     except ValueError as error:
         detail = _summary(error) if isinstance(error, ValidationError) else f"invalid JSON: {error}"
         raise _invalid(task, "stream event", data, detail) from None
-    return _pick(value, variant.pick)
+    if variant.pick:
+        value = _pick(value, variant.pick)
+        return value or None  # an empty token (end of sequence, a finish-only event) adds no text
+    return value

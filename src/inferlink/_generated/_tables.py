@@ -71,7 +71,7 @@ DIALECTS: dict[str, Any] = {'openai-chat': {'description': "OpenAI chat completi
                         'response': {'generated_text': 'choices.0.text',
                                      'details.finish_reason': 'choices.0.finish_reason',
                                      'details.generated_tokens': 'usage.completion_tokens'},
-                        'stream_response': {'token.text': 'choices.0.text',
+                        'stream_response': {'token.text': {'path': 'choices.0.text', 'default': ''},
                                             'details.finish_reason': 'choices.0.finish_reason'}},
  'openai-embeddings': {'description': 'OpenAI /v1/embeddings for the feature-extraction task: one vector per '
                                       'input, in input order.',
