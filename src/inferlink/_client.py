@@ -15,7 +15,8 @@ import httpx
 from . import _inputs, _request, _response, _routing
 from ._stream import DONE, AsyncStream, Stream
 from ._retry import DEFAULT_MAX_RETRIES
-from ._transport import Deadline, aread, asend, read, send, within
+from ._deadline_socket import DeadlineBackend
+from ._transport import Deadline, asend, send, within
 from ._version import VERSION
 from .errors import ClientClosedError, InvalidInputError
 
@@ -203,6 +204,7 @@ class _ClientCore(ABC, Generic[H]):
 class SyncClientBase(_ClientCore[httpx.Client]):
     def _new_http(self) -> httpx.Client:
         transport = httpx.HTTPTransport(limits=LIMITS, socket_options=SOCKET_OPTIONS)
+        transport._pool._network_backend = DeadlineBackend()  # the whole-call deadline, on every socket operation
         return httpx.Client(headers={"user-agent": USER_AGENT}, timeout=None, follow_redirects=True,
                             transport=transport)
 
@@ -222,9 +224,8 @@ class SyncClientBase(_ClientCore[httpx.Client]):
     def _load(self, value: Any, call: _Call) -> _inputs.Media:
         if not _inputs.is_remote(value):
             return _inputs.read_local(value)
-        response = send(self._http, self._download(value, call), call.deadline, f"{call.where} input download",
-                        call.max_retries)
-        data = read(response, call.deadline, call.where)
+        response, data = send(self._http, self._download(value, call), call.deadline,
+                              f"{call.where} input download", call.max_retries, stream=False)
         return _inputs.from_download(data, response.headers.get("content-type"), value)
 
     def _call(self, task: TaskSpec, values: Mapping[str, Any], *, model: str | None,
@@ -233,10 +234,11 @@ class SyncClientBase(_ClientCore[httpx.Client]):
         call = self._plan(task, values, model=model, extra_body=extra_body, headers=headers, timeout=timeout,
                           max_retries=max_retries, flags=flags)
         media = {path: self._load(value, call) for path, value in call.media.items()}
-        response = send(self._http, self._build(call, media), call.deadline, call.where, call.max_retries)
+        response, content = send(self._http, self._build(call, media), call.deadline, call.where, call.max_retries,
+                                 stream=call.variant.stream)
         if call.variant.stream:
             return Stream(self._stream_from(response, call), self._decoder(call), self, call.where)
-        return self._result(call, read(response, call.deadline, call.where))
+        return self._result(call, content)
 
 
 class AsyncClientBase(_ClientCore[httpx.AsyncClient]):
@@ -263,9 +265,8 @@ class AsyncClientBase(_ClientCore[httpx.AsyncClient]):
             return _inputs.read_local(value)
         if not _inputs.is_remote(value):  # files: read off the event loop
             return await asyncio.to_thread(_inputs.read_local, value)
-        response = await asend(self._http, self._download(value, call), call.deadline,
-                               f"{call.where} input download", call.max_retries)
-        data = await aread(response, call.deadline, call.where)
+        response, data = await asend(self._http, self._download(value, call), call.deadline,
+                                     f"{call.where} input download", call.max_retries, stream=False)
         return _inputs.from_download(data, response.headers.get("content-type"), value)
 
     async def _call(self, task: TaskSpec, values: Mapping[str, Any], *, model: str | None,
@@ -275,9 +276,8 @@ class AsyncClientBase(_ClientCore[httpx.AsyncClient]):
                           max_retries=max_retries, flags=flags)
         async with within(call.deadline, call.where):
             media = {path: await self._load(value, call) for path, value in call.media.items()}
-            response = await asend(self._http, self._build(call, media), call.deadline, call.where,
-                                   call.max_retries)
+            response, content = await asend(self._http, self._build(call, media), call.deadline, call.where,
+                                            call.max_retries, stream=call.variant.stream)
             if call.variant.stream:
                 return AsyncStream(self._stream_from(response, call), self._decoder(call), self, call.where)
-            content = await aread(response, call.deadline, call.where)
         return self._result(call, content)

@@ -65,14 +65,18 @@ def parse(task: TaskSpec, variant: Variant, route: Route, dialects: Mapping[str,
     if task.response_format == "bytes":
         return _image(task, content) if variant.decode == "image" else content
     adapter = task.adapter("OUTPUT_TYPE")
+    native = route.dialect in ("hf", "openai-chat")
     try:
-        if route.dialect in ("hf", "openai-chat") and task.normalize is None:
-            value = adapter.validate_json(content)
-        else:
-            data = json.loads(content)
-            if route.dialect not in ("hf", "openai-chat"):
-                data = remap(dialects[route.dialect]["response"], data)
-            value = adapter.validate_python(_normalize(task.normalize, data))
+        if native:
+            try:  # most answers already have the spec's shape: parse the bytes straight into the models
+                return _pick(_normalize(task.normalize, adapter.validate_json(content)), variant.pick)
+            except ValidationError:
+                if task.normalize is None:
+                    raise
+        data = json.loads(content)
+        if not native:
+            data = remap(dialects[route.dialect]["response"], data)
+        value = adapter.validate_python(_normalize(task.normalize, data))
     except ValueError as error:  # pydantic's ValidationError and json's JSONDecodeError
         detail = _summary(error) if isinstance(error, ValidationError) else f"invalid JSON: {error}"
         raise _invalid(task, "response", content, detail) from None

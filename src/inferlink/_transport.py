@@ -12,10 +12,12 @@ from typing import AsyncIterator
 import httpx
 
 from . import _retry
+from ._deadline_socket import bounded
 from .errors import (
     InferenceConnectionError,
     InferenceError,
     InferenceTimeoutError,
+    ResponseError,
     error_from_response,
 )
 
@@ -32,6 +34,10 @@ class Deadline:
         self.seconds = seconds
         self.phases = phases
         self._end = None if seconds is None else time.monotonic() + seconds
+
+    @property
+    def end(self) -> float | None:
+        return self._end
 
     def remaining(self) -> float | None:
         return None if self._end is None else self._end - time.monotonic()
@@ -61,6 +67,17 @@ def _least(a: float | None, b: float | None) -> float | None:
     return b if a is None else a if b is None else min(a, b)
 
 
+def _root(error: BaseException) -> BaseException:
+    """The innermost cause: async httpx errors often say nothing, the OSError under them does."""
+    seen = {id(error)}
+    while True:
+        inner = error.__cause__ or error.__context__
+        if inner is None or id(inner) in seen:
+            return error
+        seen.add(id(inner))
+        error = inner
+
+
 def transport_error(error: httpx.HTTPError, where: str, seconds: float | None = None) -> InferenceError:
     url = ""
     try:
@@ -70,9 +87,15 @@ def transport_error(error: httpx.HTTPError, where: str, seconds: float | None = 
     if isinstance(error, httpx.TimeoutException):
         budget = f" after {seconds:g} s" if seconds is not None else ""
         return InferenceTimeoutError(f"{where}: timed out{budget}{url}: {type(error).__name__}")
+    detail = f"{type(error).__name__}: {error}"
+    root = _root(error)
+    if root is not error and str(root) and str(root) not in detail:
+        detail += f" ({type(root).__name__}: {root})"
+    if isinstance(error, httpx.DecodingError):
+        return ResponseError(f"{where}: the response body could not be decoded{url}: {detail}")
     if isinstance(error, httpx.TransportError):
-        return InferenceConnectionError(f"{where}: connection failed{url}: {type(error).__name__}: {error}")
-    return InferenceError(f"{where}: HTTP failure{url}: {type(error).__name__}: {error}")
+        return InferenceConnectionError(f"{where}: connection failed{url}: {detail}")
+    return InferenceError(f"{where}: HTTP failure{url}: {detail}")
 
 
 def _log_retry(where: str, retry: int, failure: InferenceError, wait: float) -> None:
@@ -81,27 +104,40 @@ def _log_retry(where: str, retry: int, failure: InferenceError, wait: float) -> 
         logger.debug("%s: attempt %d failed (%s); retrying in %.2f s", where, retry + 1, reason, wait)
 
 
-def send(http: httpx.Client, request: httpx.Request, deadline: Deadline, where: str,
-         max_retries: int) -> httpx.Response:
-    """Send, retrying as _retry decides; return the open 2xx response (error bodies are read into HTTPError)."""
+def send(http: httpx.Client, request: httpx.Request, deadline: Deadline, where: str, max_retries: int,
+         stream: bool) -> tuple[httpx.Response, bytes]:
+    """Send, retrying as _retry decides, until a 2xx response whose body (unless `stream`) was read whole.
+    Returns the response (open when streaming) and its body. Error bodies are read into HTTPError."""
     retry = 0
     while True:
         request.extensions["timeout"] = deadline.timeouts(where)
         cause: BaseException | None = None
         try:
-            response = http.send(request, stream=True)
+            with bounded(deadline.end):
+                response = http.send(request, stream=True)
+                if response.status_code < 400:
+                    return response, b"" if stream else _read(response, deadline, where)
+                failure = _read_error(response, deadline, where)
         except httpx.HTTPError as error:
             failure, cause = transport_error(error, where, deadline.seconds), error
-        else:
-            if response.status_code < 400:
-                return response
-            failure = _read_error(response, deadline, where)
         wait = _retry.delay(failure, retry, max_retries, deadline)
         if wait is None:
             raise failure from cause
         _log_retry(where, retry, failure, wait)
         time.sleep(wait)
         retry += 1
+
+
+def _read(response: httpx.Response, deadline: Deadline, where: str) -> bytes:
+    deadline.limit_reads(response.request, deadline.timeouts(where)["read"])
+    try:
+        chunks = []
+        for chunk in response.iter_bytes():
+            chunks.append(chunk)
+            deadline.check(where)
+        return b"".join(chunks)
+    finally:
+        response.close()
 
 
 def _read_error(response: httpx.Response, deadline: Deadline, where: str) -> InferenceError:
@@ -116,6 +152,39 @@ def _read_error(response: httpx.Response, deadline: Deadline, where: str) -> Inf
     return error_from_response(response, response.content)
 
 
+async def asend(http: httpx.AsyncClient, request: httpx.Request, deadline: Deadline, where: str, max_retries: int,
+                stream: bool) -> tuple[httpx.Response, bytes]:
+    retry = 0
+    while True:
+        request.extensions["timeout"] = deadline.timeouts(where)
+        cause: BaseException | None = None
+        try:
+            response = await http.send(request, stream=True)
+            if response.status_code < 400:
+                return response, b"" if stream else await _aread(response, deadline, where)
+            failure = await _aread_error(response, deadline, where)
+        except httpx.HTTPError as error:
+            failure, cause = transport_error(error, where, deadline.seconds), error
+        wait = _retry.delay(failure, retry, max_retries, deadline)
+        if wait is None:
+            raise failure from cause
+        _log_retry(where, retry, failure, wait)
+        await asyncio.sleep(wait)
+        retry += 1
+
+
+async def _aread(response: httpx.Response, deadline: Deadline, where: str) -> bytes:
+    deadline.limit_reads(response.request, deadline.timeouts(where)["read"])
+    try:
+        chunks = []
+        async for chunk in response.aiter_bytes():
+            chunks.append(chunk)
+            deadline.check(where)
+        return b"".join(chunks)
+    finally:
+        await response.aclose()
+
+
 async def _aread_error(response: httpx.Response, deadline: Deadline, where: str) -> InferenceError:
     deadline.limit_reads(response.request, deadline.timeouts(where)["read"])
     try:
@@ -125,56 +194,6 @@ async def _aread_error(response: httpx.Response, deadline: Deadline, where: str)
     finally:
         await response.aclose()
     return error_from_response(response, response.content)
-
-
-def read(response: httpx.Response, deadline: Deadline, where: str) -> bytes:
-    deadline.limit_reads(response.request, deadline.timeouts(where)["read"])
-    try:
-        chunks = []
-        for chunk in response.iter_bytes():
-            chunks.append(chunk)
-            deadline.check(where)
-        return b"".join(chunks)
-    except httpx.HTTPError as error:
-        raise transport_error(error, where, deadline.seconds) from error
-    finally:
-        response.close()
-
-
-async def asend(http: httpx.AsyncClient, request: httpx.Request, deadline: Deadline, where: str,
-                max_retries: int) -> httpx.Response:
-    retry = 0
-    while True:
-        request.extensions["timeout"] = deadline.timeouts(where)
-        cause: BaseException | None = None
-        try:
-            response = await http.send(request, stream=True)
-        except httpx.HTTPError as error:
-            failure, cause = transport_error(error, where, deadline.seconds), error
-        else:
-            if response.status_code < 400:
-                return response
-            failure = await _aread_error(response, deadline, where)
-        wait = _retry.delay(failure, retry, max_retries, deadline)
-        if wait is None:
-            raise failure from cause
-        _log_retry(where, retry, failure, wait)
-        await asyncio.sleep(wait)
-        retry += 1
-
-
-async def aread(response: httpx.Response, deadline: Deadline, where: str) -> bytes:
-    deadline.limit_reads(response.request, deadline.timeouts(where)["read"])
-    try:
-        chunks = []
-        async for chunk in response.aiter_bytes():
-            chunks.append(chunk)
-            deadline.check(where)
-        return b"".join(chunks)
-    except httpx.HTTPError as error:
-        raise transport_error(error, where, deadline.seconds) from error
-    finally:
-        await response.aclose()
 
 
 @contextlib.asynccontextmanager
