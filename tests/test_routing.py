@@ -5,10 +5,11 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import httpx
 import pytest
 from pytest_httpx import HTTPXMock
 
-from inferlink import AsyncInferenceClient, InferenceClient
+from inferlink import AsyncInferenceClient, InferenceClient, InvalidInputError
 from inferlink._routing import chat_url
 from inferlink.types import TextGenerationOutput
 
@@ -159,3 +160,45 @@ async def test_async_routes_the_same(httpx_mock: HTTPXMock) -> None:
     async with AsyncInferenceClient(base_url="http://127.0.0.1:8000/v1") as client:
         assert await client.feature_extraction("a") == [[1.0, 2.0]]
     assert body(httpx_mock) == {"input": "a"}
+
+
+TGI_INFO = {"model_id": "meta-llama/Llama-3.1-8B-Instruct", "max_input_tokens": 4095, "max_total_tokens": 4096,
+            "version": "3.0.1", "router": "text-generation-router"}
+
+
+def test_tgi_info_and_health(httpx_mock: HTTPXMock) -> None:
+    httpx_mock.add_response(url="http://127.0.0.1:8080/info", method="GET", json=TGI_INFO)
+    httpx_mock.add_response(url="http://127.0.0.1:8080/health", method="GET")
+    httpx_mock.add_response(url="http://127.0.0.1:8080/health", method="GET", status_code=503)
+    with InferenceClient(provider="tgi", base_url="http://127.0.0.1:8080", max_retries=0) as client:
+        assert client.get_endpoint_info()["model_id"] == "meta-llama/Llama-3.1-8B-Instruct"
+        assert client.health_check() is True
+        assert client.health_check() is False
+
+
+def test_endpoint_url_info_and_unreachable_health(httpx_mock: HTTPXMock) -> None:
+    url = "https://abc.us-east-1.aws.endpoints.huggingface.cloud"
+    httpx_mock.add_response(url=f"{url}/info", method="GET", json=TGI_INFO)
+    httpx_mock.add_exception(httpx.ConnectError("refused"), url="http://127.0.0.1:9/health")
+    with InferenceClient(model=url, token="hf_x") as client:
+        assert client.get_endpoint_info()["version"] == "3.0.1"
+        assert client.health_check("http://127.0.0.1:9") is False
+    assert httpx_mock.get_requests()[0].headers["authorization"] == "Bearer hf_x"
+
+
+def test_service_routes_need_a_server_that_has_them(httpx_mock: HTTPXMock) -> None:
+    with InferenceClient(model="org/m") as client:
+        with pytest.raises(InvalidInputError, match="tgi"):
+            client.get_endpoint_info()
+    with InferenceClient(provider="vllm") as client:
+        with pytest.raises(InvalidInputError, match="no info route"):
+            client.get_endpoint_info()
+    assert httpx_mock.get_requests() == []
+
+
+async def test_async_info_and_health(httpx_mock: HTTPXMock) -> None:
+    httpx_mock.add_response(url="http://localhost:8080/info", method="GET", json=TGI_INFO)
+    httpx_mock.add_response(url="http://localhost:8080/health", method="GET")
+    async with AsyncInferenceClient(provider="tgi") as client:
+        assert (await client.get_endpoint_info())["max_total_tokens"] == 4096
+        assert await client.health_check() is True

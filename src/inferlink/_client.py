@@ -4,6 +4,7 @@ InferenceClient and AsyncInferenceClient are generated subclasses that add one m
 from __future__ import annotations
 
 import asyncio
+import json
 import platform
 import socket
 from abc import ABC, abstractmethod
@@ -18,7 +19,14 @@ from ._retry import DEFAULT_MAX_RETRIES
 from ._deadline_socket import DeadlineBackend
 from ._transport import Deadline, asend, send, within
 from ._version import VERSION
-from .errors import ClientClosedError, InvalidInputError
+from .errors import (
+    ClientClosedError,
+    HTTPError,
+    InferenceConnectionError,
+    InferenceTimeoutError,
+    InvalidInputError,
+    ResponseError,
+)
 
 if TYPE_CHECKING:
     from types import TracebackType
@@ -191,6 +199,27 @@ class _ClientCore(ABC, Generic[H]):
 
         return decode
 
+    def _service(self, kind: str, model: str | None, timeout: float | None,
+                 method: str) -> tuple[httpx.Request, Deadline]:
+        if self._closed:
+            raise ClientClosedError(f"{method}(): this client is closed; create a new one")
+        _check_call_settings(method, model, timeout, None, None)
+        url = _routing.service_url(self._providers, provider=self.provider, client_model=self.model,
+                                   call_model=model, base_url=self.base_url, kind=kind, method=method)
+        route = _routing.Route(self.provider, url, "hf", _routing.is_hf_host(url), None)
+        request = self._http.build_request("GET", url, headers={**self._auth(route), **self.headers})
+        return request, Deadline(self.timeout if timeout is None else timeout, self.phase_timeouts)
+
+    @staticmethod
+    def _info(content: bytes) -> dict[str, Any]:
+        try:
+            info = json.loads(content)
+        except ValueError:
+            info = None
+        if not isinstance(info, dict):
+            raise ResponseError("get_endpoint_info(): the server's /info is not a JSON object", body=content)
+        return info
+
     def _download(self, url: str, call: _Call) -> httpx.Request:
         return self._http.build_request("GET", url)
 
@@ -220,6 +249,20 @@ class SyncClientBase(_ClientCore[httpx.Client]):
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                  tb: TracebackType | None) -> None:
         self.close()
+
+    def get_endpoint_info(self, *, model: str | None = None, timeout: float | None = None) -> dict[str, Any]:
+        """What the server says about itself (`GET /info`: TGI's model id, limits, version, ...)."""
+        request, deadline = self._service("info", model, timeout, "get_endpoint_info")
+        return self._info(send(self._http, request, deadline, "get_endpoint_info()", self.max_retries, False)[1])
+
+    def health_check(self, model: str | None = None, *, timeout: float | None = None) -> bool:
+        """Whether the server answers its health route with a success status (no retries)."""
+        request, deadline = self._service("health", model, timeout, "health_check")
+        try:
+            send(self._http, request, deadline, "health_check()", 0, False)
+        except (HTTPError, InferenceConnectionError, InferenceTimeoutError):
+            return False
+        return True
 
     def _load(self, value: Any, call: _Call) -> _inputs.Media:
         if not _inputs.is_remote(value):
@@ -259,6 +302,23 @@ class AsyncClientBase(_ClientCore[httpx.AsyncClient]):
     async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                         tb: TracebackType | None) -> None:
         await self.close()
+
+    async def get_endpoint_info(self, *, model: str | None = None, timeout: float | None = None) -> dict[str, Any]:
+        """What the server says about itself (`GET /info`: TGI's model id, limits, version, ...)."""
+        request, deadline = self._service("info", model, timeout, "get_endpoint_info")
+        async with within(deadline, "get_endpoint_info()"):
+            content = (await asend(self._http, request, deadline, "get_endpoint_info()", self.max_retries, False))[1]
+        return self._info(content)
+
+    async def health_check(self, model: str | None = None, *, timeout: float | None = None) -> bool:
+        """Whether the server answers its health route with a success status (no retries)."""
+        request, deadline = self._service("health", model, timeout, "health_check")
+        try:
+            async with within(deadline, "health_check()"):
+                await asend(self._http, request, deadline, "health_check()", 0, False)
+        except (HTTPError, InferenceConnectionError, InferenceTimeoutError):
+            return False
+        return True
 
     async def _load(self, value: Any, call: _Call) -> _inputs.Media:
         if isinstance(value, (bytes, bytearray, memoryview)):

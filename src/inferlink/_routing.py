@@ -98,6 +98,25 @@ def resolve(providers: Mapping[str, Any], *, provider: str | None, client_model:
     return Route(name, url, dialect, is_hf_host(url), body_model, tuple(spec.get("omit", ())))
 
 
+def service_url(providers: Mapping[str, Any], *, provider: str | None, client_model: str | None,
+                call_model: str | None, base_url: str | None, kind: str, method: str) -> str:
+    """The URL of a server's own route ("info", "health"): a provider's, or `/{kind}` under an endpoint URL."""
+    base = call_model if is_url(call_model) else client_model if is_url(client_model) else base_url
+    if provider is None and base is not None:
+        return _join(base, kind)
+    name = provider or "hf-inference"
+    table = providers.get(name)
+    path = (table or {}).get("service", {}).get(kind)
+    if table is None or path is None:
+        offering = sorted(p for p, t in providers.items() if kind in t.get("service", {}))
+        raise InvalidInputError(f"{method}(): {name!r} has no {kind} route; give the URL of an endpoint or a "
+                                f"local server, or one of these providers: {', '.join(offering)}")
+    root = base or table["base_url"]
+    if root is None:
+        raise InvalidInputError(f"{method}(): provider {name!r} needs base_url")
+    return _join(root, path)
+
+
 def implicit_token() -> str | None:
     """The caller's Hugging Face token from the environment or a saved login, sent to Hugging Face hosts only."""
     if os.environ.get("HF_HUB_DISABLE_IMPLICIT_TOKEN", "").lower() in {"1", "true", "yes", "on"}:

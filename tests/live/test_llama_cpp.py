@@ -217,3 +217,17 @@ async def test_auth_failure_async(llama: LiveServer) -> None:
         with pytest.raises(AuthenticationError):
             await c.chat_completion(MESSAGES, stream=True)
     assert caught.value.status_code == 401
+
+
+# the server's own routes
+
+def test_health_check(llama: LiveServer) -> None:
+    with client(llama) as c:
+        assert c.health_check() is True
+    with InferenceClient(provider="llama.cpp", base_url="http://127.0.0.1:9", timeout=2) as down:
+        assert down.health_check() is False
+
+
+async def test_health_check_async(llama: LiveServer) -> None:
+    async with aclient(llama) as c:
+        assert await c.health_check() is True
