@@ -45,7 +45,7 @@ check-generated: $(STAMP)
 	$(PY) -m codegen --check
 
 typecheck: $(STAMP)
-	$(PY) -m mypy src tests/typing
+	$(PY) -m mypy src tests examples
 
 unit: $(STAMP) servers
 	$(PY) -m pytest -q

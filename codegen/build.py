@@ -72,13 +72,21 @@ def _param(task: Task, arg: Arg) -> Param:
 
 def _method(task: Task) -> dict[str, Any]:
     params = [_param(task, a) for a in task.args]
+    paths = {a.name: a.path for a in task.args}
     variants = [{"when": v.get("when", {}), "type": v["type"], "stream": v.get("stream", False),
                  "pick": v.get("pick"), "pick_tuple": repr(tuple(v["pick"].split("."))) if v.get("pick") else "()",
-                 "decode": v.get("decode")} for v in task.raw["returns"]]
+                 "decode": v.get("decode"), "structured": v.get("structured"),
+                 "structured_tuple": repr((v["structured"]["type"], paths[v["structured"]["arg"]]))
+                 if v.get("structured") else "None"} for v in task.raw["returns"]]
+    structured = next((v["structured"] for v in variants if v["structured"]), None)
+    if structured:  # the argument also takes a pydantic model class, whose instance comes back as `parsed`
+        for p in params:
+            if p.name == structured["arg"]:
+                p.type = p.type.removesuffix(" | None") + " | type[BaseModel] | None"
     flags = [p for p in params if p.flag]
-    returns = [v["type"] for v in variants]
+    returns = [v["type"] for v in variants] + ([structured["type"]] if structured else [])
     names = sorted({n for t in returns + [p.type for p in params] for n in _NAME.findall(t)}
-                   - {"Literal", "Mapping", "Sequence", "Any", "ContentInput", "PIL", "Image", "None"})
+                   - {"Literal", "Mapping", "Sequence", "Any", "ContentInput", "PIL", "Image", "None", "BaseModel"})
     for v in variants:
         when = ", ".join(f"{k}={val!r}" for k, val in v["when"].items())
         shape = ("a stream of " if v["stream"] else "") + f"`{v['type']}`"
@@ -91,7 +99,7 @@ def _method(task: Task) -> dict[str, Any]:
         "keyword": [p for p in params if not any(a.name == p.name and a.positional for a in task.args)],
         "flags": flags,
         "variants": variants,
-        "union": " | ".join(dict.fromkeys(returns)),
+        "structured": structured,
         "names": names,
         "module": task.module,
         "aliases": task.raw.get("aliases", []),

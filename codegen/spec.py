@@ -246,6 +246,8 @@ def load_providers() -> list[dict[str, Any]]:
         if file.stem != data.get("name"):
             raise _fail(file, "file name must be the provider name")
         for task, route in data.get("routes", {}).items():
+            if route.get("json_schema", "openai") not in {"openai", "tgi", "json-object-schema"}:
+                raise _fail(file, f"routes/{task}: unknown json_schema style {route['json_schema']!r}")
             if route.get("dialect", "hf") not in DIALECTS:
                 raise _fail(file, f"routes/{task}: unknown dialect {route.get('dialect')!r}")
         providers.append(data)

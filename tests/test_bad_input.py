@@ -213,7 +213,8 @@ def no_pillow(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 async def test_pil_output_without_pillow(mode: str, nothing_sent: HTTPXMock, no_pillow: None) -> None:
-    for kwargs in ({}, {"output_type": "pil"}):
+    cases: list[dict[str, Any]] = [{}, {"output_type": "pil"}]
+    for kwargs in cases:
         with pytest.raises(MissingDependencyError) as info:
             await call(mode, "text_to_image", "a cat", **kwargs)
         error = info.value

@@ -176,7 +176,8 @@ async def test_server_message(mode: str, httpx_mock: HTTPXMock, case: str) -> No
     error = await raises(mode, cls, "text_classification", "hi")
     assert error.status_code == status
     assert error.server_message is not None
-    for part in (expected if isinstance(expected, list) else [expected]):
+    parts = list(expected) if not isinstance(expected, str) else [expected]
+    for part in parts:
         assert part in error.server_message
         assert part in str(error)
     if not isinstance(expected, list):
@@ -249,12 +250,12 @@ async def test_streamed_call_error_is_raised_by_the_call_itself(httpx_mock: HTTP
     httpx_mock.add_response(url=CHAT_URL, method="POST", status_code=429, json={"error": "slow down"})
     async with AsyncInferenceClient(model=MODEL, token=TOKEN) as client:
         with pytest.raises(RateLimitError) as info:
-            await client.chat_completion(MESSAGES, stream=True, max_retries=0)  # type: ignore[arg-type]
+            await client.chat_completion(MESSAGES, stream=True, max_retries=0)
     assert info.value.server_message == "slow down"
     httpx_mock.add_response(url=CHAT_URL, method="POST", status_code=429, json={"error": "slow down"})
     with InferenceClient(model=MODEL, token=TOKEN) as sync_client:
         with pytest.raises(RateLimitError):
-            sync_client.chat_completion(MESSAGES, stream=True, max_retries=0)  # type: ignore[arg-type]
+            sync_client.chat_completion(MESSAGES, stream=True, max_retries=0)
 
 
 # --- transport failures -------------------------------------------------------------------------------------------

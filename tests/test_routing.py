@@ -69,8 +69,10 @@ def test_openai_compatible_completions_dialect(httpx_mock: HTTPXMock) -> None:
     httpx_mock.add_response(url="http://127.0.0.1:8000/v1/completions", json=reply)
     httpx_mock.add_response(url="http://127.0.0.1:8000/v1/completions", json=reply)
     with InferenceClient(base_url="http://127.0.0.1:8000/v1", model="qwen") as client:
-        assert client.text_generation("Hello", max_new_tokens=2, temperature=0.5, watermark=True) == " world"
+        assert client.text_generation("Hello", max_new_tokens=2, temperature=0.5) == " world"
         out = client.text_generation("Hello", details=True, extra_body={"min_p": 0.1})
+        with pytest.raises(InvalidInputError, match="watermark.*extra_body"):
+            client.text_generation("Hello", watermark=True)
     assert body(httpx_mock, 0) == {"model": "qwen", "prompt": "Hello", "stream": False, "max_tokens": 2,
                                    "temperature": 0.5}
     assert body(httpx_mock, 1)["min_p"] == 0.1

@@ -10,8 +10,8 @@ from inferlink._sse import Event, SSEDecoder
 
 LINE_ENDS = st.sampled_from([b"\n", b"\r", b"\r\n"])
 # Field values: any text without line breaks (a value cannot contain one), as UTF-8.
-VALUES = st.text(st.characters(blacklist_characters="\r\n", blacklist_categories=("Cs",)), max_size=30)
-NAMES = st.text(st.characters(whitelist_categories=("Ll",)), min_size=1, max_size=8)
+VALUES = st.text(st.characters(blacklist_characters="\r\n", blacklist_categories=["Cs"]), max_size=30)
+NAMES = st.text(st.characters(whitelist_categories=["Ll"]), min_size=1, max_size=8)
 
 
 @st.composite

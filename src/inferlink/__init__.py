@@ -29,6 +29,7 @@ from .errors import (
     ResponseError,
     ServerError,
     StreamError,
+    StructuredOutputError,
     UnprocessableEntityError,
 )
 
@@ -53,6 +54,7 @@ __all__ = [
     "ServerError",
     "Stream",
     "StreamError",
+    "StructuredOutputError",
     "UnprocessableEntityError",
     "__version__",
 ]

@@ -60,6 +60,7 @@ class _Call:
     extra_body: Mapping[str, Any] | None
     where: str
     max_retries: int
+    parse_into: Any = None  # the pydantic model a structured-output reply is validated into
 
 
 def _check_call_settings(where: str, model: object, timeout: object, headers: object, max_retries: object) -> None:
@@ -163,13 +164,18 @@ class _ClientCore(ABC, Generic[H]):
         route = _routing.resolve(self._providers, provider=self.provider, client_model=self.model,
                                  call_model=model, base_url=self.base_url, task=task.task,
                                  method=task.method, stream=variant.stream)
+        parse_into = None
+        if variant.structured and _request.is_model_class(values.get(variant.structured[1])):
+            parse_into = values[variant.structured[1]]
+            values = {**values, variant.structured[1]: _request.json_schema_format(parse_into, route.json_schema)}
         body = _request.build_body(values)
         ready = _request.validate(task, body)
+        _request.check_dialect(task, route, body, self._dialects)
         media = {path: value for path in task.media if (value := _request.get(body, path)) is not None}
         all_headers = {**self._auth(route), **self.headers, **(headers or {})}
         return _Call(task, variant, route, body, ready, media, all_headers,
                      Deadline(self.timeout if timeout is None else timeout, self.phase_timeouts), extra_body, where,
-                     self.max_retries if max_retries is None else max_retries)
+                     self.max_retries if max_retries is None else max_retries, parse_into)
 
     def _build(self, call: _Call, media: Mapping[str, _inputs.Media]) -> httpx.Request:
         content, content_type = _request.encode(call.task, call.route, call.body, media, call.extra_body,
@@ -180,7 +186,10 @@ class _ClientCore(ABC, Generic[H]):
         return self._http.build_request("POST", call.route.url, content=content, headers=headers)
 
     def _result(self, call: _Call, content: bytes) -> Any:
-        return _response.parse(call.task, call.variant, call.route, self._dialects, content)
+        result = _response.parse(call.task, call.variant, call.route, self._dialects, content)
+        if call.parse_into is not None:
+            return _response.parse_structured(call.task, call.variant, result, call.parse_into, content)
+        return result
 
     def _decoder(self, call: _Call) -> Any:
         task, variant, route, dialects = call.task, call.variant, call.route, self._dialects

@@ -45,6 +45,20 @@ def put(body: dict[str, Any], path: str, value: Any) -> None:
     node[leaf] = value
 
 
+def is_model_class(value: object) -> bool:
+    return isinstance(value, type) and hasattr(value, "model_json_schema") and hasattr(value, "model_validate_json")
+
+
+def json_schema_format(model: Any, style: str) -> dict[str, Any]:
+    """A response_format asking for JSON that follows `model`'s schema, as the route's server spells it."""
+    schema = model.model_json_schema()
+    if style == "tgi":  # TGI's grammar (also what hf-inference takes)
+        return {"type": "json_object", "value": schema}
+    if style == "json-object-schema":  # llama.cpp's servers
+        return {"type": "json_object", "schema": schema}
+    return {"type": "json_schema", "json_schema": {"name": model.__name__, "schema": schema}}
+
+
 def _without_none(value: Any) -> Any:
     """A copy of a mapping without its None entries, at every depth (list items are kept as they are)."""
     if isinstance(value, Mapping):
@@ -88,6 +102,16 @@ def _argument(task: TaskSpec, loc: tuple[Any, ...]) -> str:
             rest = "".join(f"[{p}]" if p.isdigit() else f".{p}" for p in parts[size:])
             return name + rest
     return ".".join(parts) or "the request"
+
+
+def check_dialect(task: TaskSpec, route: Route, body: dict[str, Any], dialects: Mapping[str, Any]) -> None:
+    """Refuse arguments the route's API has no field for, rather than dropping them without a word."""
+    for path in dialects.get(route.dialect, {}).get("unsupported", ()):
+        if get(body, path) is not None:
+            name = task.args.get(path, path)
+            where = route.provider or route.url
+            raise InvalidInputError(f"{task.method}(): {name} has no counterpart in the OpenAI-style API of {where}; "
+                                    f"if the server takes it under some name, pass it with extra_body={{...}}")
 
 
 def _replaced(body: dict[str, Any], parts: list[str], value: Any) -> dict[str, Any]:

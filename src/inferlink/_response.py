@@ -7,7 +7,7 @@ import json
 from typing import TYPE_CHECKING, Any, Mapping
 
 from ._dialects import remap
-from .errors import MissingDependencyError, ResponseError, StreamError
+from .errors import MissingDependencyError, ResponseError, StreamError, StructuredOutputError
 
 if TYPE_CHECKING:
     from ._routing import Route
@@ -81,6 +81,28 @@ def parse(task: TaskSpec, variant: Variant, route: Route, dialects: Mapping[str,
         detail = _summary(error) if isinstance(error, ValidationError) else f"invalid JSON: {error}"
         raise _invalid(task, "response", content, detail) from None
     return _pick(value, variant.pick)
+
+
+def parse_structured(task: TaskSpec, variant: Variant, output: Any, model: Any, content: bytes) -> Any:
+    """The reply with each message's content validated into `model`, as the variant's generic output type."""
+    import importlib
+
+    from pydantic import ValidationError
+
+    assert variant.structured is not None
+    generic = getattr(importlib.import_module(task.module), variant.structured[0])
+    data = output.model_dump(by_alias=True, exclude_unset=True)
+    for index, choice in enumerate(output.choices):
+        text = choice.message.content
+        if text is None:
+            continue
+        try:
+            data["choices"][index]["message"]["parsed"] = model.model_validate_json(text)
+        except ValidationError as error:
+            raise StructuredOutputError(
+                f"{task.method}(): choice {index}'s reply does not follow {model.__name__} ({_summary(error)}); "
+                f"the raw reply is in .text", text=text, body=content) from None
+    return generic[model].model_validate(data)
 
 
 def _summary(error: Any) -> str:

@@ -23,6 +23,7 @@ class Route:
     hf_hosted: bool  # a Hugging Face host: may receive the implicit HF token and X-HF-Bill-To
     body_model: str | None  # "model" in OpenAI-style bodies; None: not sent
     omit: tuple[str, ...] = ()  # top-level body keys this route does not take
+    json_schema: str = "openai"  # how a JSON-schema response_format is written: openai, tgi, json-object-schema
 
 
 def is_url(value: str | None) -> bool:
@@ -95,7 +96,8 @@ def resolve(providers: Mapping[str, Any], *, provider: str | None, client_model:
     url = _join(root, path.replace("{model}", model_id or ""))
     dialect = spec.get("dialect", "hf")
     body_model = model_id or table.get("default_model")
-    return Route(name, url, dialect, is_hf_host(url), body_model, tuple(spec.get("omit", ())))
+    return Route(name, url, dialect, is_hf_host(url), body_model, tuple(spec.get("omit", ())),
+                 spec.get("json_schema", "openai"))
 
 
 def service_url(providers: Mapping[str, Any], *, provider: str | None, client_model: str | None,

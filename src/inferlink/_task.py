@@ -19,6 +19,7 @@ class Variant:
     stream: bool = False
     pick: tuple[str, ...] = ()  # attribute path taken from the parsed value
     decode: str | None = None  # "image": bytes become a PIL image
+    structured: tuple[str, str] | None = None  # (generic output model, request path) for a pydantic response_format
 
 
 @dataclass(eq=False)

@@ -25,6 +25,7 @@ __all__ = [
     "ResponseError",
     "ServerError",
     "StreamError",
+    "StructuredOutputError",
     "UnprocessableEntityError",
 ]
 
@@ -59,6 +60,14 @@ class ResponseError(InferenceError):
     def __init__(self, message: str, *, body: bytes = b"") -> None:
         super().__init__(message)
         self.body = body
+
+
+class StructuredOutputError(ResponseError):
+    """A reply asked to follow a response_format model does not validate against it. `.text` is the raw reply."""
+
+    def __init__(self, message: str, *, text: str, body: bytes = b"") -> None:
+        super().__init__(message, body=body)
+        self.text = text
 
 
 class StreamError(InferenceError):

@@ -231,3 +231,19 @@ def test_health_check(llama: LiveServer) -> None:
 async def test_health_check_async(llama: LiveServer) -> None:
     async with aclient(llama) as c:
         assert await c.health_check() is True
+
+
+# structured output: the schema reaches llama.cpp in its own dialect and constrains the reply (the JSON opening is
+# forced by the grammar); the alphabet model then cannot close the string, and the client says so with the raw reply
+
+def test_structured_output_schema_is_applied_and_checked(llama: LiveServer) -> None:
+    from pydantic import BaseModel
+
+    from inferlink import StructuredOutputError
+
+    class Letters(BaseModel):
+        letters: str
+
+    with client(llama) as c, pytest.raises(StructuredOutputError) as info:
+        c.chat.completions.create(model="tiny", messages=MESSAGES, response_format=Letters, max_tokens=40)
+    assert info.value.text.replace(" ", "").startswith('{"letters":"abcdefghij')

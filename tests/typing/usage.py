@@ -7,12 +7,14 @@ from __future__ import annotations
 from typing import assert_type
 
 import PIL.Image
+from pydantic import BaseModel
 
 from inferlink import AsyncInferenceClient, AsyncStream, InferenceClient, Stream
 from inferlink.types import (
     AutomaticSpeechRecognitionOutput,
     ChatCompletionInputMessage,
     ChatCompletionOutput,
+    ChatCompletionParsedOutput,
     ChatCompletionStreamOutput,
     ImageClassificationOutputElement,
     QuestionAnsweringOutputElement,
@@ -92,3 +94,23 @@ async def async_lifecycle() -> None:
     async with AsyncInferenceClient(model="org/m") as client:
         assert_type(client, AsyncInferenceClient)
     await AsyncInferenceClient().close()
+
+
+class Answer(BaseModel):
+    city: str
+    population: int
+
+
+def structured_usage(client: InferenceClient) -> None:
+    reply = client.chat_completion(MESSAGES, response_format=Answer)
+    assert_type(reply, ChatCompletionParsedOutput[Answer])
+    parsed = reply.choices[0].message.parsed
+    assert_type(parsed, Answer | None)
+    assert_type(client.chat.completions.create(MESSAGES, model="org/m", response_format=Answer),
+                ChatCompletionParsedOutput[Answer])
+    assert_type(client.chat_completion(MESSAGES, response_format={"type": "json_object"}), ChatCompletionOutput)
+
+
+async def async_structured_usage(client: AsyncInferenceClient) -> None:
+    reply = await client.chat_completion(MESSAGES, response_format=Answer)
+    assert_type(reply.choices[0].message.parsed, Answer | None)

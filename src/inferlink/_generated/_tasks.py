@@ -14,7 +14,7 @@ audio_classification = TaskSpec(
     response_format="json",
     normalize=None,
     variants=(
-        Variant(when={}, stream=False, pick=(), decode=None),
+        Variant(when={}, stream=False, pick=(), decode=None, structured=None),
     ),
 )
 audio_to_audio = TaskSpec(
@@ -27,7 +27,7 @@ audio_to_audio = TaskSpec(
     response_format="json",
     normalize=None,
     variants=(
-        Variant(when={}, stream=False, pick=(), decode=None),
+        Variant(when={}, stream=False, pick=(), decode=None, structured=None),
     ),
 )
 automatic_speech_recognition = TaskSpec(
@@ -40,7 +40,7 @@ automatic_speech_recognition = TaskSpec(
     response_format="json",
     normalize=None,
     variants=(
-        Variant(when={}, stream=False, pick=(), decode=None),
+        Variant(when={}, stream=False, pick=(), decode=None, structured=None),
     ),
 )
 chat_completion = TaskSpec(
@@ -53,8 +53,8 @@ chat_completion = TaskSpec(
     response_format="json",
     normalize=None,
     variants=(
-        Variant(when={'stream': False}, stream=False, pick=(), decode=None),
-        Variant(when={'stream': True}, stream=True, pick=(), decode=None),
+        Variant(when={'stream': False}, stream=False, pick=(), decode=None, structured=('ChatCompletionParsedOutput', 'response_format')),
+        Variant(when={'stream': True}, stream=True, pick=(), decode=None, structured=None),
     ),
 )
 depth_estimation = TaskSpec(
@@ -67,7 +67,7 @@ depth_estimation = TaskSpec(
     response_format="json",
     normalize=None,
     variants=(
-        Variant(when={}, stream=False, pick=(), decode=None),
+        Variant(when={}, stream=False, pick=(), decode=None, structured=None),
     ),
 )
 document_question_answering = TaskSpec(
@@ -80,7 +80,7 @@ document_question_answering = TaskSpec(
     response_format="json",
     normalize='listify',
     variants=(
-        Variant(when={}, stream=False, pick=(), decode=None),
+        Variant(when={}, stream=False, pick=(), decode=None, structured=None),
     ),
 )
 feature_extraction = TaskSpec(
@@ -93,7 +93,7 @@ feature_extraction = TaskSpec(
     response_format="json",
     normalize='matrix',
     variants=(
-        Variant(when={}, stream=False, pick=(), decode=None),
+        Variant(when={}, stream=False, pick=(), decode=None, structured=None),
     ),
 )
 fill_mask = TaskSpec(
@@ -106,7 +106,7 @@ fill_mask = TaskSpec(
     response_format="json",
     normalize=None,
     variants=(
-        Variant(when={}, stream=False, pick=(), decode=None),
+        Variant(when={}, stream=False, pick=(), decode=None, structured=None),
     ),
 )
 image_classification = TaskSpec(
@@ -119,7 +119,7 @@ image_classification = TaskSpec(
     response_format="json",
     normalize=None,
     variants=(
-        Variant(when={}, stream=False, pick=(), decode=None),
+        Variant(when={}, stream=False, pick=(), decode=None, structured=None),
     ),
 )
 image_segmentation = TaskSpec(
@@ -132,7 +132,7 @@ image_segmentation = TaskSpec(
     response_format="json",
     normalize=None,
     variants=(
-        Variant(when={}, stream=False, pick=(), decode=None),
+        Variant(when={}, stream=False, pick=(), decode=None, structured=None),
     ),
 )
 image_text_to_image = TaskSpec(
@@ -145,8 +145,8 @@ image_text_to_image = TaskSpec(
     response_format="bytes",
     normalize=None,
     variants=(
-        Variant(when={'output_type': 'pil'}, stream=False, pick=(), decode='image'),
-        Variant(when={'output_type': 'bytes'}, stream=False, pick=(), decode=None),
+        Variant(when={'output_type': 'pil'}, stream=False, pick=(), decode='image', structured=None),
+        Variant(when={'output_type': 'bytes'}, stream=False, pick=(), decode=None, structured=None),
     ),
 )
 image_text_to_video = TaskSpec(
@@ -159,7 +159,7 @@ image_text_to_video = TaskSpec(
     response_format="bytes",
     normalize=None,
     variants=(
-        Variant(when={}, stream=False, pick=(), decode=None),
+        Variant(when={}, stream=False, pick=(), decode=None, structured=None),
     ),
 )
 image_to_image = TaskSpec(
@@ -172,8 +172,8 @@ image_to_image = TaskSpec(
     response_format="bytes",
     normalize=None,
     variants=(
-        Variant(when={'output_type': 'pil'}, stream=False, pick=(), decode='image'),
-        Variant(when={'output_type': 'bytes'}, stream=False, pick=(), decode=None),
+        Variant(when={'output_type': 'pil'}, stream=False, pick=(), decode='image', structured=None),
+        Variant(when={'output_type': 'bytes'}, stream=False, pick=(), decode=None, structured=None),
     ),
 )
 image_to_text = TaskSpec(
@@ -186,7 +186,7 @@ image_to_text = TaskSpec(
     response_format="json",
     normalize='first',
     variants=(
-        Variant(when={}, stream=False, pick=(), decode=None),
+        Variant(when={}, stream=False, pick=(), decode=None, structured=None),
     ),
 )
 image_to_video = TaskSpec(
@@ -199,7 +199,7 @@ image_to_video = TaskSpec(
     response_format="bytes",
     normalize=None,
     variants=(
-        Variant(when={}, stream=False, pick=(), decode=None),
+        Variant(when={}, stream=False, pick=(), decode=None, structured=None),
     ),
 )
 object_detection = TaskSpec(
@@ -212,7 +212,7 @@ object_detection = TaskSpec(
     response_format="json",
     normalize=None,
     variants=(
-        Variant(when={}, stream=False, pick=(), decode=None),
+        Variant(when={}, stream=False, pick=(), decode=None, structured=None),
     ),
 )
 question_answering = TaskSpec(
@@ -225,7 +225,7 @@ question_answering = TaskSpec(
     response_format="json",
     normalize='listify',
     variants=(
-        Variant(when={}, stream=False, pick=(), decode=None),
+        Variant(when={}, stream=False, pick=(), decode=None, structured=None),
     ),
 )
 sentence_similarity = TaskSpec(
@@ -238,7 +238,7 @@ sentence_similarity = TaskSpec(
     response_format="json",
     normalize=None,
     variants=(
-        Variant(when={}, stream=False, pick=(), decode=None),
+        Variant(when={}, stream=False, pick=(), decode=None, structured=None),
     ),
 )
 summarization = TaskSpec(
@@ -251,7 +251,7 @@ summarization = TaskSpec(
     response_format="json",
     normalize='first',
     variants=(
-        Variant(when={}, stream=False, pick=(), decode=None),
+        Variant(when={}, stream=False, pick=(), decode=None, structured=None),
     ),
 )
 table_question_answering = TaskSpec(
@@ -264,7 +264,7 @@ table_question_answering = TaskSpec(
     response_format="json",
     normalize='first',
     variants=(
-        Variant(when={}, stream=False, pick=(), decode=None),
+        Variant(when={}, stream=False, pick=(), decode=None, structured=None),
     ),
 )
 tabular_classification = TaskSpec(
@@ -277,7 +277,7 @@ tabular_classification = TaskSpec(
     response_format="json",
     normalize=None,
     variants=(
-        Variant(when={}, stream=False, pick=(), decode=None),
+        Variant(when={}, stream=False, pick=(), decode=None, structured=None),
     ),
 )
 tabular_regression = TaskSpec(
@@ -290,7 +290,7 @@ tabular_regression = TaskSpec(
     response_format="json",
     normalize=None,
     variants=(
-        Variant(when={}, stream=False, pick=(), decode=None),
+        Variant(when={}, stream=False, pick=(), decode=None, structured=None),
     ),
 )
 text_classification = TaskSpec(
@@ -303,7 +303,7 @@ text_classification = TaskSpec(
     response_format="json",
     normalize='flatten',
     variants=(
-        Variant(when={}, stream=False, pick=(), decode=None),
+        Variant(when={}, stream=False, pick=(), decode=None, structured=None),
     ),
 )
 text_generation = TaskSpec(
@@ -316,10 +316,10 @@ text_generation = TaskSpec(
     response_format="json",
     normalize='first',
     variants=(
-        Variant(when={'details': False, 'stream': False}, stream=False, pick=('generated_text',), decode=None),
-        Variant(when={'details': True, 'stream': False}, stream=False, pick=(), decode=None),
-        Variant(when={'details': False, 'stream': True}, stream=True, pick=('token', 'text'), decode=None),
-        Variant(when={'details': True, 'stream': True}, stream=True, pick=(), decode=None),
+        Variant(when={'details': False, 'stream': False}, stream=False, pick=('generated_text',), decode=None, structured=None),
+        Variant(when={'details': True, 'stream': False}, stream=False, pick=(), decode=None, structured=None),
+        Variant(when={'details': False, 'stream': True}, stream=True, pick=('token', 'text'), decode=None, structured=None),
+        Variant(when={'details': True, 'stream': True}, stream=True, pick=(), decode=None, structured=None),
     ),
 )
 text_to_audio = TaskSpec(
@@ -332,7 +332,7 @@ text_to_audio = TaskSpec(
     response_format="bytes",
     normalize=None,
     variants=(
-        Variant(when={}, stream=False, pick=(), decode=None),
+        Variant(when={}, stream=False, pick=(), decode=None, structured=None),
     ),
 )
 text_to_image = TaskSpec(
@@ -345,8 +345,8 @@ text_to_image = TaskSpec(
     response_format="bytes",
     normalize=None,
     variants=(
-        Variant(when={'output_type': 'pil'}, stream=False, pick=(), decode='image'),
-        Variant(when={'output_type': 'bytes'}, stream=False, pick=(), decode=None),
+        Variant(when={'output_type': 'pil'}, stream=False, pick=(), decode='image', structured=None),
+        Variant(when={'output_type': 'bytes'}, stream=False, pick=(), decode=None, structured=None),
     ),
 )
 text_to_speech = TaskSpec(
@@ -359,7 +359,7 @@ text_to_speech = TaskSpec(
     response_format="bytes",
     normalize=None,
     variants=(
-        Variant(when={}, stream=False, pick=(), decode=None),
+        Variant(when={}, stream=False, pick=(), decode=None, structured=None),
     ),
 )
 text_to_video = TaskSpec(
@@ -372,7 +372,7 @@ text_to_video = TaskSpec(
     response_format="bytes",
     normalize=None,
     variants=(
-        Variant(when={}, stream=False, pick=(), decode=None),
+        Variant(when={}, stream=False, pick=(), decode=None, structured=None),
     ),
 )
 token_classification = TaskSpec(
@@ -385,7 +385,7 @@ token_classification = TaskSpec(
     response_format="json",
     normalize=None,
     variants=(
-        Variant(when={}, stream=False, pick=(), decode=None),
+        Variant(when={}, stream=False, pick=(), decode=None, structured=None),
     ),
 )
 translation = TaskSpec(
@@ -398,7 +398,7 @@ translation = TaskSpec(
     response_format="json",
     normalize='first',
     variants=(
-        Variant(when={}, stream=False, pick=(), decode=None),
+        Variant(when={}, stream=False, pick=(), decode=None, structured=None),
     ),
 )
 video_classification = TaskSpec(
@@ -411,7 +411,7 @@ video_classification = TaskSpec(
     response_format="json",
     normalize=None,
     variants=(
-        Variant(when={}, stream=False, pick=(), decode=None),
+        Variant(when={}, stream=False, pick=(), decode=None, structured=None),
     ),
 )
 visual_question_answering = TaskSpec(
@@ -424,7 +424,7 @@ visual_question_answering = TaskSpec(
     response_format="json",
     normalize='listify',
     variants=(
-        Variant(when={}, stream=False, pick=(), decode=None),
+        Variant(when={}, stream=False, pick=(), decode=None, structured=None),
     ),
 )
 zero_shot_classification = TaskSpec(
@@ -437,7 +437,7 @@ zero_shot_classification = TaskSpec(
     response_format="json",
     normalize=None,
     variants=(
-        Variant(when={}, stream=False, pick=(), decode=None),
+        Variant(when={}, stream=False, pick=(), decode=None, structured=None),
     ),
 )
 zero_shot_image_classification = TaskSpec(
@@ -450,7 +450,7 @@ zero_shot_image_classification = TaskSpec(
     response_format="json",
     normalize=None,
     variants=(
-        Variant(when={}, stream=False, pick=(), decode=None),
+        Variant(when={}, stream=False, pick=(), decode=None, structured=None),
     ),
 )
 zero_shot_object_detection = TaskSpec(
@@ -463,6 +463,6 @@ zero_shot_object_detection = TaskSpec(
     response_format="json",
     normalize=None,
     variants=(
-        Variant(when={}, stream=False, pick=(), decode=None),
+        Variant(when={}, stream=False, pick=(), decode=None, structured=None),
     ),
 )

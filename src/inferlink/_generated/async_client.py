@@ -4,7 +4,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Literal, Mapping, Sequence, cast, overload
+from typing import TYPE_CHECKING, Any, Literal, Mapping, Sequence, TypeVar, cast, overload
 
 from inferlink._client import AsyncClientBase
 from inferlink._generated import _tasks
@@ -12,13 +12,14 @@ from inferlink._generated._tables import DIALECTS, PROVIDERS
 
 if TYPE_CHECKING:
     import PIL.Image
+    from pydantic import BaseModel
 
     from inferlink._inputs import ContentInput
     from inferlink._stream import AsyncStream
     from inferlink._generated.types.audio_classification import AudioClassificationOutputElement
     from inferlink._generated.types.audio_to_audio import AudioToAudioOutputElement
     from inferlink._generated.types.automatic_speech_recognition import AutomaticSpeechRecognitionGenerationParameters, AutomaticSpeechRecognitionOutput
-    from inferlink._generated.types.chat_completion import ChatCompletionInputMessage, ChatCompletionInputResponseFormatJSONObject, ChatCompletionInputResponseFormatJSONSchema, ChatCompletionInputResponseFormatText, ChatCompletionInputStreamOptions, ChatCompletionInputTool, ChatCompletionInputToolChoiceClass, ChatCompletionOutput, ChatCompletionStreamOutput
+    from inferlink._generated.types.chat_completion import ChatCompletionInputMessage, ChatCompletionInputResponseFormatJSONObject, ChatCompletionInputResponseFormatJSONSchema, ChatCompletionInputResponseFormatText, ChatCompletionInputStreamOptions, ChatCompletionInputTool, ChatCompletionInputToolChoiceClass, ChatCompletionOutput, ChatCompletionParsedOutput, ChatCompletionStreamOutput
     from inferlink._generated.types.depth_estimation import DepthEstimationOutput
     from inferlink._generated.types.document_question_answering import DocumentQuestionAnsweringOutputElement
     from inferlink._generated.types.fill_mask import FillMaskOutputElement
@@ -48,6 +49,8 @@ if TYPE_CHECKING:
 
 __all__ = ["AsyncInferenceClient"]
 
+_ModelT = TypeVar("_ModelT", bound="BaseModel")
+
 
 class _ChatCompletions:
     """`client.chat.completions.create(...)`: the OpenAI-style name of `chat_completion()`, with the same arguments."""
@@ -69,7 +72,37 @@ class _ChatCompletions:
         n: int | None = None,
         presence_penalty: float | None = None,
         reasoning_effort: str | None = None,
-        response_format: ChatCompletionInputResponseFormatText | Mapping[str, Any] | ChatCompletionInputResponseFormatJSONObject | ChatCompletionInputResponseFormatJSONSchema | None = None,
+        response_format: type[_ModelT],
+        seed: int | None = None,
+        stop: Sequence[str] | None = None,
+        stream_options: ChatCompletionInputStreamOptions | Mapping[str, Any] | None = None,
+        temperature: float | None = None,
+        tool_choice: Literal['auto', 'none', 'required'] | ChatCompletionInputToolChoiceClass | Mapping[str, Any] | None = None,
+        tool_prompt: str | None = None,
+        tools: Sequence[ChatCompletionInputTool | Mapping[str, Any]] | None = None,
+        top_logprobs: int | None = None,
+        top_p: float | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        headers: Mapping[str, str] | None = None,
+        timeout: float | None = None,
+        max_retries: int | None = None,
+    ) -> ChatCompletionParsedOutput[_ModelT]: ...
+
+    @overload
+    async def create(
+        self,
+        messages: Sequence[ChatCompletionInputMessage | Mapping[str, Any]],
+        *,
+        model: str | None = None,
+        stream: Literal[False] = False,
+        frequency_penalty: float | None = None,
+        logit_bias: Mapping[str, float] | Sequence[float] | None = None,
+        logprobs: bool | None = None,
+        max_tokens: int | None = None,
+        n: int | None = None,
+        presence_penalty: float | None = None,
+        reasoning_effort: str | None = None,
+        response_format: ChatCompletionInputResponseFormatText | Mapping[str, Any] | ChatCompletionInputResponseFormatJSONObject | ChatCompletionInputResponseFormatJSONSchema | type[BaseModel] | None = None,
         seed: int | None = None,
         stop: Sequence[str] | None = None,
         stream_options: ChatCompletionInputStreamOptions | Mapping[str, Any] | None = None,
@@ -99,7 +132,7 @@ class _ChatCompletions:
         n: int | None = None,
         presence_penalty: float | None = None,
         reasoning_effort: str | None = None,
-        response_format: ChatCompletionInputResponseFormatText | Mapping[str, Any] | ChatCompletionInputResponseFormatJSONObject | ChatCompletionInputResponseFormatJSONSchema | None = None,
+        response_format: ChatCompletionInputResponseFormatText | Mapping[str, Any] | ChatCompletionInputResponseFormatJSONObject | ChatCompletionInputResponseFormatJSONSchema | type[BaseModel] | None = None,
         seed: int | None = None,
         stop: Sequence[str] | None = None,
         stream_options: ChatCompletionInputStreamOptions | Mapping[str, Any] | None = None,
@@ -129,7 +162,7 @@ class _ChatCompletions:
         n: int | None = None,
         presence_penalty: float | None = None,
         reasoning_effort: str | None = None,
-        response_format: ChatCompletionInputResponseFormatText | Mapping[str, Any] | ChatCompletionInputResponseFormatJSONObject | ChatCompletionInputResponseFormatJSONSchema | None = None,
+        response_format: ChatCompletionInputResponseFormatText | Mapping[str, Any] | ChatCompletionInputResponseFormatJSONObject | ChatCompletionInputResponseFormatJSONSchema | type[BaseModel] | None = None,
         seed: int | None = None,
         stop: Sequence[str] | None = None,
         stream_options: ChatCompletionInputStreamOptions | Mapping[str, Any] | None = None,
@@ -143,7 +176,7 @@ class _ChatCompletions:
         headers: Mapping[str, str] | None = None,
         timeout: float | None = None,
         max_retries: int | None = None,
-    ) -> ChatCompletionOutput | AsyncStream[ChatCompletionStreamOutput]: ...
+    ) -> ChatCompletionOutput | AsyncStream[ChatCompletionStreamOutput] | ChatCompletionParsedOutput[Any]: ...
 
 
     async def create(
@@ -159,7 +192,7 @@ class _ChatCompletions:
         n: int | None = None,
         presence_penalty: float | None = None,
         reasoning_effort: str | None = None,
-        response_format: ChatCompletionInputResponseFormatText | Mapping[str, Any] | ChatCompletionInputResponseFormatJSONObject | ChatCompletionInputResponseFormatJSONSchema | None = None,
+        response_format: ChatCompletionInputResponseFormatText | Mapping[str, Any] | ChatCompletionInputResponseFormatJSONObject | ChatCompletionInputResponseFormatJSONSchema | type[BaseModel] | None = None,
         seed: int | None = None,
         stop: Sequence[str] | None = None,
         stream_options: ChatCompletionInputStreamOptions | Mapping[str, Any] | None = None,
@@ -173,7 +206,7 @@ class _ChatCompletions:
         headers: Mapping[str, str] | None = None,
         timeout: float | None = None,
         max_retries: int | None = None,
-    ) -> ChatCompletionOutput | AsyncStream[ChatCompletionStreamOutput]:
+    ) -> ChatCompletionOutput | AsyncStream[ChatCompletionStreamOutput] | ChatCompletionParsedOutput[Any]:
         """Same as `AsyncInferenceClient.chat_completion()`."""
         return await self._client.chat_completion(
             messages,
@@ -389,7 +422,37 @@ class AsyncInferenceClient(AsyncClientBase):
         n: int | None = None,
         presence_penalty: float | None = None,
         reasoning_effort: str | None = None,
-        response_format: ChatCompletionInputResponseFormatText | Mapping[str, Any] | ChatCompletionInputResponseFormatJSONObject | ChatCompletionInputResponseFormatJSONSchema | None = None,
+        response_format: type[_ModelT],
+        seed: int | None = None,
+        stop: Sequence[str] | None = None,
+        stream_options: ChatCompletionInputStreamOptions | Mapping[str, Any] | None = None,
+        temperature: float | None = None,
+        tool_choice: Literal['auto', 'none', 'required'] | ChatCompletionInputToolChoiceClass | Mapping[str, Any] | None = None,
+        tool_prompt: str | None = None,
+        tools: Sequence[ChatCompletionInputTool | Mapping[str, Any]] | None = None,
+        top_logprobs: int | None = None,
+        top_p: float | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        headers: Mapping[str, str] | None = None,
+        timeout: float | None = None,
+        max_retries: int | None = None,
+    ) -> ChatCompletionParsedOutput[_ModelT]: ...
+
+    @overload
+    async def chat_completion(
+        self,
+        messages: Sequence[ChatCompletionInputMessage | Mapping[str, Any]],
+        *,
+        model: str | None = None,
+        stream: Literal[False] = False,
+        frequency_penalty: float | None = None,
+        logit_bias: Mapping[str, float] | Sequence[float] | None = None,
+        logprobs: bool | None = None,
+        max_tokens: int | None = None,
+        n: int | None = None,
+        presence_penalty: float | None = None,
+        reasoning_effort: str | None = None,
+        response_format: ChatCompletionInputResponseFormatText | Mapping[str, Any] | ChatCompletionInputResponseFormatJSONObject | ChatCompletionInputResponseFormatJSONSchema | type[BaseModel] | None = None,
         seed: int | None = None,
         stop: Sequence[str] | None = None,
         stream_options: ChatCompletionInputStreamOptions | Mapping[str, Any] | None = None,
@@ -419,7 +482,7 @@ class AsyncInferenceClient(AsyncClientBase):
         n: int | None = None,
         presence_penalty: float | None = None,
         reasoning_effort: str | None = None,
-        response_format: ChatCompletionInputResponseFormatText | Mapping[str, Any] | ChatCompletionInputResponseFormatJSONObject | ChatCompletionInputResponseFormatJSONSchema | None = None,
+        response_format: ChatCompletionInputResponseFormatText | Mapping[str, Any] | ChatCompletionInputResponseFormatJSONObject | ChatCompletionInputResponseFormatJSONSchema | type[BaseModel] | None = None,
         seed: int | None = None,
         stop: Sequence[str] | None = None,
         stream_options: ChatCompletionInputStreamOptions | Mapping[str, Any] | None = None,
@@ -449,7 +512,7 @@ class AsyncInferenceClient(AsyncClientBase):
         n: int | None = None,
         presence_penalty: float | None = None,
         reasoning_effort: str | None = None,
-        response_format: ChatCompletionInputResponseFormatText | Mapping[str, Any] | ChatCompletionInputResponseFormatJSONObject | ChatCompletionInputResponseFormatJSONSchema | None = None,
+        response_format: ChatCompletionInputResponseFormatText | Mapping[str, Any] | ChatCompletionInputResponseFormatJSONObject | ChatCompletionInputResponseFormatJSONSchema | type[BaseModel] | None = None,
         seed: int | None = None,
         stop: Sequence[str] | None = None,
         stream_options: ChatCompletionInputStreamOptions | Mapping[str, Any] | None = None,
@@ -463,7 +526,7 @@ class AsyncInferenceClient(AsyncClientBase):
         headers: Mapping[str, str] | None = None,
         timeout: float | None = None,
         max_retries: int | None = None,
-    ) -> ChatCompletionOutput | AsyncStream[ChatCompletionStreamOutput]: ...
+    ) -> ChatCompletionOutput | AsyncStream[ChatCompletionStreamOutput] | ChatCompletionParsedOutput[Any]: ...
 
 
     async def chat_completion(
@@ -479,7 +542,7 @@ class AsyncInferenceClient(AsyncClientBase):
         n: int | None = None,
         presence_penalty: float | None = None,
         reasoning_effort: str | None = None,
-        response_format: ChatCompletionInputResponseFormatText | Mapping[str, Any] | ChatCompletionInputResponseFormatJSONObject | ChatCompletionInputResponseFormatJSONSchema | None = None,
+        response_format: ChatCompletionInputResponseFormatText | Mapping[str, Any] | ChatCompletionInputResponseFormatJSONObject | ChatCompletionInputResponseFormatJSONSchema | type[BaseModel] | None = None,
         seed: int | None = None,
         stop: Sequence[str] | None = None,
         stream_options: ChatCompletionInputStreamOptions | Mapping[str, Any] | None = None,
@@ -493,7 +556,7 @@ class AsyncInferenceClient(AsyncClientBase):
         headers: Mapping[str, str] | None = None,
         timeout: float | None = None,
         max_retries: int | None = None,
-    ) -> ChatCompletionOutput | AsyncStream[ChatCompletionStreamOutput]:
+    ) -> ChatCompletionOutput | AsyncStream[ChatCompletionStreamOutput] | ChatCompletionParsedOutput[Any]:
         """Generate the next assistant message of a conversation (OpenAI-compatible chat completions), optionally streamed.
 
         Args:
@@ -541,7 +604,7 @@ class AsyncInferenceClient(AsyncClientBase):
             InferenceTimeoutError: the call did not finish within `timeout`.
             HTTPError: the server answered with an error status (a subclass per status).
         """
-        return cast("ChatCompletionOutput | AsyncStream[ChatCompletionStreamOutput]", await self._call(
+        return cast("ChatCompletionOutput | AsyncStream[ChatCompletionStreamOutput] | ChatCompletionParsedOutput[Any]", await self._call(
             _tasks.chat_completion,
             {
                 "messages": messages,

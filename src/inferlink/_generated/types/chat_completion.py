@@ -669,6 +669,32 @@ class ChatCompletionStreamOutput(InferenceModel):
     """
 
 
+# Structured output: a reply whose message content was validated into the caller's response_format model.
+# (Added by codegen/templates/extras/chat_completion.py.jinja: generic models cannot be said in JSON Schema.)
+from typing import Generic, TypeVar  # noqa: E402
+
+_ParsedT = TypeVar("_ParsedT")
+
+
+class ChatCompletionParsedMessage(ChatCompletionOutputMessage, Generic[_ParsedT]):
+    """The reply message, with `parsed`: its content validated into the response_format model (None when the
+    message has no content, e.g. when the model called a tool)."""
+
+    parsed: _ParsedT | None = None
+
+
+class ChatCompletionParsedChoice(ChatCompletionOutputComplete, Generic[_ParsedT]):
+    """One choice of a structured-output reply."""
+
+    message: ChatCompletionParsedMessage[_ParsedT]
+
+
+class ChatCompletionParsedOutput(ChatCompletionOutput, Generic[_ParsedT]):
+    """A chat completion whose messages carry `parsed`, the content validated into the response_format model."""
+
+    choices: list[ChatCompletionParsedChoice[_ParsedT]]  # type: ignore[assignment]  # narrower, as validated
+
+
 # What the client validates requests against and parses responses into.
 INPUT_TYPE = ChatCompletionInput
 OUTPUT_TYPE = ChatCompletionOutput
@@ -699,6 +725,9 @@ __all__ = [
     "ChatCompletionOutputToolCall",
     "ChatCompletionOutputTopLogprob",
     "ChatCompletionOutputUsage",
+    "ChatCompletionParsedChoice",
+    "ChatCompletionParsedMessage",
+    "ChatCompletionParsedOutput",
     "ChatCompletionStreamOutput",
     "ChatCompletionStreamOutputChoice",
     "ChatCompletionStreamOutputDelta",
