@@ -8,7 +8,8 @@ Every task is a method on InferenceClient and, with the same arguments, an async
 The request and response models live in inferlink.types.
 """
 
-from ._generated.async_client import AsyncInferenceClient
+from typing import TYPE_CHECKING, Any
+
 from ._generated.sync_client import InferenceClient
 from ._inputs import ContentInput
 from ._stream import AsyncStream, Stream
@@ -32,6 +33,20 @@ from .errors import (
     StructuredOutputError,
     UnprocessableEntityError,
 )
+
+if TYPE_CHECKING:
+    from ._generated.async_client import AsyncInferenceClient
+
+
+def __getattr__(name: str) -> Any:
+    # The async client loads on first use: programs that only use the sync one do not pay for its import.
+    if name == "AsyncInferenceClient":
+        from ._generated.async_client import AsyncInferenceClient
+
+        globals()[name] = AsyncInferenceClient
+        return AsyncInferenceClient
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "AsyncInferenceClient",

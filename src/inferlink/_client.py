@@ -3,7 +3,6 @@ InferenceClient and AsyncInferenceClient are generated subclasses that add one m
 
 from __future__ import annotations
 
-import asyncio
 import json
 import platform
 import socket
@@ -17,6 +16,7 @@ from . import _inputs, _request, _response, _routing
 from ._stream import DONE, AsyncStream, Stream
 from ._retry import DEFAULT_MAX_RETRIES
 from ._deadline_socket import DeadlineBackend
+from ._pool import async_transport
 from ._transport import Deadline, asend, send, within
 from ._version import VERSION
 from .errors import (
@@ -125,6 +125,8 @@ class _ClientCore(ABC, Generic[H]):
         self.phase_timeouts = phase_timeouts
         self._token = secret
         self._implicit_token: str | None = _UNREAD
+        self._routes: dict[tuple[Any, ...], _routing.Route] = {}  # resolve() is pure: one answer per call shape
+        self._urls: dict[str, httpx.URL] = {}
         self._own_http = http_client is None
         self._http: H = http_client if http_client is not None else self._new_http()
         self._closed = False
@@ -161,14 +163,20 @@ class _ClientCore(ABC, Generic[H]):
         if extra_body is not None and not isinstance(extra_body, Mapping):
             raise InvalidInputError(f"{where}: extra_body must be a mapping, got {type(extra_body).__name__}")
         _check_call_settings(task.method, model, timeout, headers, max_retries)
-        route = _routing.resolve(self._providers, provider=self.provider, client_model=self.model,
-                                 call_model=model, base_url=self.base_url, task=task.task,
-                                 method=task.method, stream=variant.stream)
+        key = (task.task, self.provider, self.model, model, self.base_url, variant.stream)
+        route = self._routes.get(key)
+        if route is None:
+            if len(self._routes) >= 256:
+                self._routes.clear()
+                self._urls.clear()
+            route = self._routes[key] = _routing.resolve(
+                self._providers, provider=self.provider, client_model=self.model, call_model=model,
+                base_url=self.base_url, task=task.task, method=task.method, stream=variant.stream)
         parse_into = None
         if variant.structured and _request.is_model_class(values.get(variant.structured[1])):
             parse_into = values[variant.structured[1]]
             values = {**values, variant.structured[1]: _request.json_schema_format(parse_into, route.json_schema)}
-        body = _request.build_body(values)
+        body = _request.shape(route, _request.build_body(values))
         ready = _request.validate(task, body)
         _request.check_dialect(task, route, body, self._dialects)
         media = {path: value for path in task.media if (value := _request.get(body, path)) is not None}
@@ -183,7 +191,10 @@ class _ClientCore(ABC, Generic[H]):
         headers = {"content-type": content_type, **call.headers}
         if call.variant.stream:
             headers.setdefault("accept", "text/event-stream")
-        return self._http.build_request("POST", call.route.url, content=content, headers=headers)
+        url = self._urls.get(call.route.url)
+        if url is None:  # parsing a URL costs more than the rest of building the request
+            url = self._urls[call.route.url] = httpx.URL(call.route.url)
+        return self._http.build_request("POST", url, content=content, headers=headers)
 
     def _result(self, call: _Call, content: bytes) -> Any:
         result = _response.parse(call.task, call.variant, call.route, self._dialects, content)
@@ -193,10 +204,14 @@ class _ClientCore(ABC, Generic[H]):
 
     def _decoder(self, call: _Call) -> Any:
         task, variant, route, dialects = call.task, call.variant, call.route, self._dialects
+        # The common case (an OpenAI or TGI event, returned whole) parses each event's bytes once, straight into
+        # the chunk model; everything else goes through _response.parse_chunk.
+        direct = task.adapter("STREAM_TYPE").validate_json \
+            if route.dialect in ("hf", "openai-chat") and not variant.pick else None
 
         def decode(event: Event) -> Any:
             data = event.data
-            if not data.strip():
+            if not data or data.isspace():
                 return None
             if data[:1] == b"[" and data.strip() == b"[DONE]":
                 return DONE
@@ -204,6 +219,11 @@ class _ClientCore(ABC, Generic[H]):
                 error = _response.stream_error(data, event.event)
                 if error is not None:
                     raise error
+            if direct is not None:
+                try:
+                    return direct(data)
+                except ValueError:
+                    pass  # let parse_chunk say what is wrong
             return _response.parse_chunk(task, variant, route, dialects, data)
 
         return decode
@@ -295,7 +315,7 @@ class SyncClientBase(_ClientCore[httpx.Client]):
 
 class AsyncClientBase(_ClientCore[httpx.AsyncClient]):
     def _new_http(self) -> httpx.AsyncClient:
-        transport = httpx.AsyncHTTPTransport(limits=LIMITS, socket_options=SOCKET_OPTIONS)
+        transport = async_transport(LIMITS, SOCKET_OPTIONS)
         return httpx.AsyncClient(headers={"user-agent": USER_AGENT}, timeout=None, follow_redirects=True,
                                  transport=transport)
 
@@ -333,6 +353,8 @@ class AsyncClientBase(_ClientCore[httpx.AsyncClient]):
         if isinstance(value, (bytes, bytearray, memoryview)):
             return _inputs.read_local(value)
         if not _inputs.is_remote(value):  # files: read off the event loop
+            import asyncio  # here, not at the top: the sync client never needs it
+
             return await asyncio.to_thread(_inputs.read_local, value)
         response, data = await asend(self._http, self._download(value, call), call.deadline,
                                      f"{call.where} input download", call.max_retries, stream=False)

@@ -8,8 +8,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterable
 from typing import Any
 
 import httpcore
@@ -17,15 +16,20 @@ import httpcore
 _current = threading.local()
 
 
-@contextmanager
-def bounded(end: float | None) -> Iterator[None]:
-    """Bound this thread's socket operations by the monotonic time `end` (None: no bound)."""
-    previous = getattr(_current, "end", None)
-    _current.end = end
-    try:
-        yield
-    finally:
-        _current.end = previous
+class bounded:
+    """`with bounded(end):` bounds this thread's socket operations by the monotonic time `end` (None: no bound)."""
+
+    __slots__ = ("_end", "_previous")
+
+    def __init__(self, end: float | None) -> None:
+        self._end = end
+
+    def __enter__(self) -> None:
+        self._previous = getattr(_current, "end", None)
+        _current.end = self._end
+
+    def __exit__(self, *exc: object) -> None:
+        _current.end = self._previous
 
 
 def _clamp(timeout: float | None) -> float | None:

@@ -61,11 +61,15 @@ def json_schema_format(model: Any, style: str) -> dict[str, Any]:
 
 def _without_none(value: Any) -> Any:
     """A copy of a mapping without its None entries, at every depth (list items are kept as they are)."""
-    if isinstance(value, Mapping):
-        return {k: _without_none(v) for k, v in value.items() if v is not None}
-    if isinstance(value, list):
+    kind = type(value)
+    if kind is list:
         return [_without_none(v) for v in value]
+    if kind is dict or (kind not in _SCALARS and isinstance(value, Mapping)):
+        return {k: _without_none(v) for k, v in value.items() if v is not None}
     return value
+
+
+_SCALARS = frozenset({str, int, float, bool, bytes})
 
 
 def build_body(values: Mapping[str, Any]) -> dict[str, Any]:
@@ -74,7 +78,7 @@ def build_body(values: Mapping[str, Any]) -> dict[str, Any]:
     body: dict[str, Any] = {}
     for path, value in values.items():
         if value is not None:
-            if isinstance(value, (Mapping, list)):
+            if type(value) not in _SCALARS:
                 value = _without_none(value)
             if "." in path:
                 put(body, path, value)
@@ -102,6 +106,16 @@ def _argument(task: TaskSpec, loc: tuple[Any, ...]) -> str:
             rest = "".join(f"[{p}]" if p.isdigit() else f".{p}" for p in parts[size:])
             return name + rest
     return ".".join(parts) or "the request"
+
+
+def shape(route: Route, body: dict[str, Any]) -> dict[str, Any]:
+    """The route's changes that keep the Hugging Face shape: the model first in OpenAI chat bodies (routers read it
+    from the first bytes), keys the route does not take left out."""
+    if route.dialect == "openai-chat" and route.body_model is not None:
+        body = {"model": route.body_model, **body}
+    for key in route.omit:
+        body.pop(key, None)
+    return body
 
 
 def check_dialect(task: TaskSpec, route: Route, body: dict[str, Any], dialects: Mapping[str, Any]) -> None:
@@ -155,17 +169,13 @@ def encode(task: TaskSpec, route: Route, body: dict[str, Any], media: Mapping[st
             and not extra_body:
         content = media["inputs"]
         return content.data, content.mime or "application/octet-stream"
+    native = route.dialect in ("hf", "openai-chat")
+    if ready is not None and native and not extra_body:
+        return ready, "application/json"
     for path, content in media.items():
         put(body, path, content.base64())
-    if route.dialect == "openai-chat":
-        if route.body_model is not None:
-            body = {"model": route.body_model, **body}
-    elif route.dialect != "hf":
+    if not native:
         body = remap(dialects[route.dialect]["request"], body, {"model": route.body_model})
-    elif ready is not None and not extra_body and not route.omit:
-        return ready, "application/json"
-    for key in route.omit:
-        body.pop(key, None)
     if extra_body:
         merge(body, extra_body)
     return dumps(body), "application/json"

@@ -33,6 +33,12 @@ class SSEDecoder:
         self._started = False
 
     def feed(self, chunk: bytes) -> list[Event]:
+        # Fast path: servers usually send one whole "data: ...\n\n" event per chunk.
+        if (not self._buffer and not self._data and not self._event and self._started and not self._skip_lf
+                and chunk[:5] == b"data:" and chunk[-2:] == b"\n\n" and chunk.count(b"\n") == 2
+                and b"\r" not in chunk):
+            value = chunk[5:-2]
+            return [Event(value[1:] if value[:1] == b" " else value, "message", self._last_id, self._retry)]
         if self._skip_lf and chunk:
             self._skip_lf = False
             if chunk[:1] == b"\n":

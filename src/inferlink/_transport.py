@@ -3,7 +3,6 @@ httpx raises becomes an inferlink error here, and failed attempts are retried as
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
 import time
@@ -154,6 +153,8 @@ def _read_error(response: httpx.Response, deadline: Deadline, where: str) -> Inf
 
 async def asend(http: httpx.AsyncClient, request: httpx.Request, deadline: Deadline, where: str, max_retries: int,
                 stream: bool) -> tuple[httpx.Response, bytes]:
+    import asyncio  # here, not at the top: `import inferlink` stays cheap for the sync client
+
     retry = 0
     while True:
         request.extensions["timeout"] = deadline.timeouts(where)
@@ -200,6 +201,8 @@ async def _aread_error(response: httpx.Response, deadline: Deadline, where: str)
 async def within(deadline: Deadline, where: str) -> AsyncIterator[None]:
     """Cancel what runs inside when the deadline passes (the event loop keeps time exactly, unlike socket
     timeouts), and report it as InferenceTimeoutError."""
+    import asyncio
+
     left = deadline.remaining()
     if left is None:
         yield

@@ -421,10 +421,26 @@ def main(argv: list[str] | None = None) -> int:
                              "descheduled or waiting for the server, but inflates functions called very often)")
     parser.add_argument("--rounds", type=int, default=ROUNDS, help=f"fresh processes per side (default {ROUNDS})")
     parser.add_argument("--no-write", action="store_true", help="do not write RESULTS.md")
+    parser.add_argument("--only", metavar="SCENARIO,...",
+                        help="measure only these throughput scenarios and print their ratios (no RESULTS.md)")
     args = parser.parse_args(argv)
     if args.profile:
         return profile(args.profile, args.side, args.top, args.clock)
+    if args.only:
+        return quick_run(args.only.split(","), args.rounds)
     return full_run(args.rounds, not args.no_write)
+
+
+def quick_run(scenarios: list[str], rounds: int) -> int:
+    unknown = set(scenarios) - set(THROUGHPUT_SCENARIOS)
+    if unknown:
+        raise SystemExit(f"--only takes some of: {', '.join(THROUGHPUT_SCENARIOS)}")
+    with Server() as server:
+        for scenario in scenarios:
+            runs = measure_throughput(server, scenario, rounds)
+            print(f"{scenario}: httpx {runs.median('httpx', 'rate'):,.0f}/s, inferlink "
+                  f"{runs.median('inferlink', 'rate'):,.0f}/s, ratio {runs.ratio('rate'):.2f}x")
+    return 0
 
 
 assert set(COUNTS) == set(SCENARIOS) - {"import"} and set(ASYNC_SCENARIOS) <= set(THROUGHPUT_SCENARIOS)
