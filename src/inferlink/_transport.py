@@ -128,13 +128,10 @@ def send(http: httpx.Client, request: httpx.Request, deadline: Deadline, where: 
 
 
 def _read(response: httpx.Response, deadline: Deadline, where: str) -> bytes:
+    # The deadline holds during the read: the socket operations are bounded by it (see _deadline_socket).
     deadline.limit_reads(response.request, deadline.timeouts(where)["read"])
     try:
-        chunks = []
-        for chunk in response.iter_bytes():
-            chunks.append(chunk)
-            deadline.check(where)
-        return b"".join(chunks)
+        return response.read()
     finally:
         response.close()
 
@@ -175,13 +172,10 @@ async def asend(http: httpx.AsyncClient, request: httpx.Request, deadline: Deadl
 
 
 async def _aread(response: httpx.Response, deadline: Deadline, where: str) -> bytes:
+    # The deadline holds during the read: the caller runs inside within(deadline).
     deadline.limit_reads(response.request, deadline.timeouts(where)["read"])
     try:
-        chunks = []
-        async for chunk in response.aiter_bytes():
-            chunks.append(chunk)
-            deadline.check(where)
-        return b"".join(chunks)
+        return await response.aread()
     finally:
         await response.aclose()
 

@@ -326,6 +326,14 @@ inferlink makes the typed calls (`chat_completion`, `text_generation(details=Tru
     if notes:
         text += "\nNotes:\n" + "".join(f"- {note}\n" for note in notes)
     RESULTS.write_text(text)
+    # The README's performance section is this output, without its own title.
+    readme = ROOT / "README.md"
+    start, end = "<!-- bench:start -->", "<!-- bench:end -->"
+    current = readme.read_text()
+    if start in current and end in current:
+        body = text.split("\n", 2)[2].strip()
+        head, rest = current.split(start, 1)
+        readme.write_text(head + start + "\n" + body + "\n" + end + rest.split(end, 1)[1])
 
 
 def full_run(rounds: int, write: bool) -> int:
