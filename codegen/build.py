@@ -153,7 +153,8 @@ def render(out: Path) -> dict[str, str]:
             header=header("specs/tasks/*.json"), tasks=tasks, methods=methods),
         "_tables.py": env.get_template("tables.py.jinja").render(
             header=header("specs/providers/*.json and specs/dialects.json"),
-            providers={p["name"]: p for p in providers}, dialects=dialects),
+            providers={p["name"]: {k: v for k, v in p.items() if k not in ("description", "examples")}
+                       for p in providers}, dialects=dialects),
     }
     client = env.get_template("client.py.jinja")
     for is_async, name in ((False, "sync_client.py"), (True, "async_client.py")):

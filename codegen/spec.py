@@ -239,16 +239,30 @@ def load_tasks() -> list[Task]:
     return tasks
 
 
+PROVIDER_KEYS = {"name", "description", "base_url", "router", "auth", "model_ids", "default_model", "service",
+                 "routes", "examples"}
+JSON_SCHEMA_STYLES = {"openai", "flat-json-schema", "json-object-schema", "tgi"}
+
+
 def load_providers() -> list[dict[str, Any]]:
     providers = []
     for file in sorted((SPECS / "providers").glob("*.json")):
         data = json.loads(file.read_text())
         if file.stem != data.get("name"):
             raise _fail(file, "file name must be the provider name")
+        unknown = set(data) - PROVIDER_KEYS
+        if unknown:
+            raise _fail(file, f"unknown keys {sorted(unknown)}")
+        if data.get("auth", "bearer") not in {"bearer", "key"} or data.get("model_ids", "hub") not in {"hub",
+                                                                                                     "verbatim"}:
+            raise _fail(file, "auth is 'bearer' or 'key'; model_ids is 'hub' or 'verbatim'")
         for task, route in data.get("routes", {}).items():
-            if route.get("json_schema", "openai") not in {"openai", "tgi", "json-object-schema"}:
+            if route.get("json_schema", "openai") not in JSON_SCHEMA_STYLES:
                 raise _fail(file, f"routes/{task}: unknown json_schema style {route['json_schema']!r}")
             if route.get("dialect", "hf") not in DIALECTS:
                 raise _fail(file, f"routes/{task}: unknown dialect {route.get('dialect')!r}")
+        for i, example in enumerate(data.get("examples", [])):
+            if example.get("task") not in data.get("routes", {}) or example.get("key") not in {"hf", "provider"}:
+                raise _fail(file, f"examples/{i}: task must be one of the routes and key 'hf' or 'provider'")
         providers.append(data)
     return providers

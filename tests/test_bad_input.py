@@ -193,7 +193,7 @@ async def test_provider_list_names_exactly_the_serving_providers(mode: str, noth
     message = await rejected(mode, "feature_extraction", "x", client={"provider": "tgi"})
     tail = message.rsplit(":", 1)[1]
     named = {name.strip() for name in tail.split(",")}
-    assert named == {"hf-inference", "litellm", "llama.cpp", "ollama", "vllm"}
+    assert named == {"deepinfra", "hf-inference", "litellm", "llama.cpp", "ollama", "scaleway", "together", "vllm"}
 
 
 async def test_url_model_with_base_url_on_the_call(mode: str, nothing_sent: HTTPXMock) -> None:

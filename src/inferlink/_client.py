@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Generic, Mapping, TypeVar
 
 import httpx
 
-from . import _inputs, _request, _response, _routing
+from . import _inputs, _mapping, _request, _response, _routing
 from ._stream import DONE, AsyncStream, Stream
 from ._retry import DEFAULT_MAX_RETRIES
 from ._deadline_socket import DeadlineBackend
@@ -94,6 +94,7 @@ class _ClientCore(ABC, Generic[H]):
         max_retries: int = DEFAULT_MAX_RETRIES,
         stream_idle_timeout: float | None = None,
         phase_timeouts: httpx.Timeout | None = None,
+        provider_mapping: Mapping[str, Mapping[str, str]] | None = None,
         http_client: H | None = None,
     ) -> None:
         name = type(self).__name__
@@ -126,6 +127,8 @@ class _ClientCore(ABC, Generic[H]):
         self._token = secret
         self._implicit_token: str | None = _UNREAD
         self._routes: dict[tuple[Any, ...], _routing.Route] = {}  # resolve() is pure: one answer per call shape
+        self._user_mapping = _mapping.user_mapping(provider_mapping)
+        self._hub_mapping = _mapping.Cache()
         self._urls: dict[str, httpx.URL] = {}
         self._own_http = http_client is None
         self._http: H = http_client if http_client is not None else self._new_http()
@@ -140,20 +143,66 @@ class _ClientCore(ABC, Generic[H]):
         args = ", ".join(f"{k}={v!r}" for k, v in shown.items() if v is not None)
         return f"<{type(self).__name__}({args})>"
 
+    def _implicit(self) -> str | None:
+        if self._implicit_token is _UNREAD:
+            self._implicit_token = _routing.implicit_token()
+        return self._implicit_token
+
+    def _hf_token(self) -> str | None:
+        """The Hugging Face token calls may use: the caller's when it is one, else the environment's or login's."""
+        if self._token is not None:
+            return self._token if self._token.startswith("hf_") else None
+        return self._implicit()
+
     def _auth(self, route: _routing.Route) -> dict[str, str]:
         token = self._token
         if token is None and route.hf_hosted:
-            if self._implicit_token is _UNREAD:
-                self._implicit_token = _routing.implicit_token()
-            token = self._implicit_token
-        headers = {"authorization": f"Bearer {token}"} if token else {}
+            token = self._implicit()
+        headers = dict(route.headers)
+        if token:
+            headers["authorization"] = f"{'Key' if route.auth == 'key' else 'Bearer'} {token}"
         if self.bill_to and route.hf_hosted:
             headers["x-hf-bill-to"] = self.bill_to
         return headers
 
+    def _needs_mapping(self, model: str | None) -> tuple[str, str] | None:
+        """(provider, Hub model id) when the call's model must be mapped to the provider's own id."""
+        table = self._providers.get(self.provider or "")
+        model_id = model or self.model
+        if table is None or table.get("model_ids") != "hub" or model_id is None or _routing.is_url(model_id):
+            return None
+        return str(self.provider), model_id
+
+    def _mapped(self, need: tuple[str, str], task: TaskSpec) -> tuple[str | None, httpx.Request | None]:
+        """The provider's id from the caller's table or the cache, else the Hub request that will tell."""
+        provider, model_id = need
+        pinned = self._user_mapping.get(model_id, {}).get(provider)
+        if pinned:
+            return pinned, None
+        entries = self._hub_mapping.get((self._hf_token(), model_id))
+        if entries is not None:
+            return _mapping.choose(entries, provider, model_id, task.task, task.method), None
+        token = self._hf_token()
+        headers = {"authorization": f"Bearer {token}"} if token else {}
+        return None, self._http.build_request("GET", _mapping.hub_url(model_id), params=_mapping.HUB_PARAMS,
+                                              headers=headers)
+
+    @staticmethod
+    def _left(call: _Call) -> float | None:
+        """What remains of the call's budget, for the rest of the call."""
+        left = call.deadline.remaining()
+        if left is not None and left <= 0:
+            raise call.deadline.expired(call.where)
+        return left
+
+    def _learned(self, need: tuple[str, str], task: TaskSpec, body: bytes) -> str:
+        entries = _mapping.parse(body, need[1])
+        self._hub_mapping.put((self._hf_token(), need[1]), entries)
+        return _mapping.choose(entries, need[0], need[1], task.task, task.method)
+
     def _plan(self, task: TaskSpec, values: Mapping[str, Any], *, model: str | None,
               extra_body: Mapping[str, Any] | None, headers: Mapping[str, str] | None, timeout: float | None,
-              max_retries: int | None, flags: Mapping[str, Any]) -> _Call:
+              max_retries: int | None, flags: Mapping[str, Any], provider_id: str | None = None) -> _Call:
         if self._closed:
             raise ClientClosedError(f"{task.method}(): this client is closed; create a new one")
         where = f"{task.method}()"
@@ -163,7 +212,8 @@ class _ClientCore(ABC, Generic[H]):
         if extra_body is not None and not isinstance(extra_body, Mapping):
             raise InvalidInputError(f"{where}: extra_body must be a mapping, got {type(extra_body).__name__}")
         _check_call_settings(task.method, model, timeout, headers, max_retries)
-        key = (task.task, self.provider, self.model, model, self.base_url, variant.stream)
+        via_router = self._hf_token() is not None
+        key = (task.task, self.provider, self.model, model, self.base_url, variant.stream, provider_id, via_router)
         route = self._routes.get(key)
         if route is None:
             if len(self._routes) >= 256:
@@ -171,7 +221,8 @@ class _ClientCore(ABC, Generic[H]):
                 self._urls.clear()
             route = self._routes[key] = _routing.resolve(
                 self._providers, provider=self.provider, client_model=self.model, call_model=model,
-                base_url=self.base_url, task=task.task, method=task.method, stream=variant.stream)
+                base_url=self.base_url, task=task.task, method=task.method, stream=variant.stream,
+                provider_id=provider_id, via_router=via_router)
         parse_into = None
         if variant.structured and _request.is_model_class(values.get(variant.structured[1])):
             parse_into = values[variant.structured[1]]
@@ -181,6 +232,14 @@ class _ClientCore(ABC, Generic[H]):
         _request.check_dialect(task, route, body, self._dialects)
         media = {path: value for path in task.media if (value := _request.get(body, path)) is not None}
         all_headers = {**self._auth(route), **self.headers, **(headers or {})}
+        if route.serverless and not route.hf_hosted and (self._token or "").startswith("hf_") \
+                and not self._providers[str(route.provider)].get("router"):
+            raise InvalidInputError(f"{where}: {route.provider} cannot be reached through Hugging Face, so a "
+                                    f"Hugging Face token is of no use there (and is not sent); pass its own key")
+        if route.serverless and not any(k.lower() == "authorization" for k in all_headers):
+            raise InvalidInputError(f"{where}: {route.provider} needs a token: a Hugging Face token (the call goes "
+                                    f"through the Hugging Face router) or {route.provider}'s own key (sent to it "
+                                    f"directly); pass token=... or set HF_TOKEN")
         return _Call(task, variant, route, body, ready, media, all_headers,
                      Deadline(self.timeout if timeout is None else timeout, self.phase_timeouts), extra_body, where,
                      self.max_retries if max_retries is None else max_retries, parse_into)
@@ -304,7 +363,17 @@ class SyncClientBase(_ClientCore[httpx.Client]):
               extra_body: Mapping[str, Any] | None, headers: Mapping[str, str] | None, timeout: float | None,
               max_retries: int | None, flags: Mapping[str, Any]) -> Any:
         call = self._plan(task, values, model=model, extra_body=extra_body, headers=headers, timeout=timeout,
-                          max_retries=max_retries, flags=flags)
+                          max_retries=max_retries, flags=flags)  # checks everything before anything is sent
+        need = self._needs_mapping(model)
+        if need is not None:
+            provider_id, lookup = self._mapped(need, task)
+            if lookup is not None:
+                body = send(self._http, lookup, call.deadline, f"{call.where} model mapping", call.max_retries,
+                            stream=False)[1]
+                provider_id = self._learned(need, task, body)
+            call = self._plan(task, values, model=model, extra_body=extra_body, headers=headers,
+                              timeout=self._left(call),
+                              max_retries=max_retries, flags=flags, provider_id=provider_id)
         media = {path: self._load(value, call) for path, value in call.media.items()}
         response, content = send(self._http, self._build(call, media), call.deadline, call.where, call.max_retries,
                                  stream=call.variant.stream)
@@ -364,7 +433,18 @@ class AsyncClientBase(_ClientCore[httpx.AsyncClient]):
                     extra_body: Mapping[str, Any] | None, headers: Mapping[str, str] | None,
                     timeout: float | None, max_retries: int | None, flags: Mapping[str, Any]) -> Any:
         call = self._plan(task, values, model=model, extra_body=extra_body, headers=headers, timeout=timeout,
-                          max_retries=max_retries, flags=flags)
+                          max_retries=max_retries, flags=flags)  # checks everything before anything is sent
+        need = self._needs_mapping(model)
+        if need is not None:
+            provider_id, lookup = self._mapped(need, task)
+            if lookup is not None:
+                async with within(call.deadline, call.where):
+                    body = (await asend(self._http, lookup, call.deadline, f"{call.where} model mapping",
+                                        call.max_retries, stream=False))[1]
+                provider_id = self._learned(need, task, body)
+            call = self._plan(task, values, model=model, extra_body=extra_body, headers=headers,
+                              timeout=self._left(call),
+                              max_retries=max_retries, flags=flags, provider_id=provider_id)
         async with within(call.deadline, call.where):
             media = {path: await self._load(value, call) for path, value in call.media.items()}
             response, content = await asend(self._http, self._build(call, media), call.deadline, call.where,

@@ -54,8 +54,10 @@ def json_schema_format(model: Any, style: str) -> dict[str, Any]:
     schema = model.model_json_schema()
     if style == "tgi":  # TGI's grammar (also what hf-inference takes)
         return {"type": "json_object", "value": schema}
-    if style == "json-object-schema":  # llama.cpp's servers
+    if style == "json-object-schema":  # llama.cpp's servers, cohere, fireworks-ai
         return {"type": "json_object", "schema": schema}
+    if style == "flat-json-schema":  # together
+        return {"type": "json_schema", "schema": schema}
     return {"type": "json_schema", "json_schema": {"name": model.__name__, "schema": schema}}
 
 

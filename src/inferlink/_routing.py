@@ -12,6 +12,7 @@ from urllib.parse import urlsplit, urlunsplit
 from .errors import InvalidInputError
 
 CHAT_TASK = "chat-completion"
+ROUTER = "https://router.huggingface.co"
 _HF_DOMAINS = ("huggingface.co", "hf.co")
 
 
@@ -23,7 +24,10 @@ class Route:
     hf_hosted: bool  # a Hugging Face host: may receive the implicit HF token and X-HF-Bill-To
     body_model: str | None  # "model" in OpenAI-style bodies; None: not sent
     omit: tuple[str, ...] = ()  # top-level body keys this route does not take
-    json_schema: str = "openai"  # how a JSON-schema response_format is written: openai, tgi, json-object-schema
+    json_schema: str = "openai"  # how a JSON-schema response_format is written (specs/README.md)
+    auth: str = "bearer"  # "bearer" or "key": the word before the token in Authorization
+    headers: tuple[tuple[str, str], ...] = ()  # headers the provider's route wants
+    serverless: bool = False  # a provider's cloud: a call without any token cannot succeed
 
 
 def is_url(value: str | None) -> bool:
@@ -64,8 +68,11 @@ def _endpoint_route(base: str, task: str, model_id: str | None) -> Route:
 
 
 def resolve(providers: Mapping[str, Any], *, provider: str | None, client_model: str | None,
-            call_model: str | None, base_url: str | None, task: str, method: str, stream: bool) -> Route:
-    """Pick the route of one call. Raises InvalidInputError (nothing sent) when the call cannot be routed."""
+            call_model: str | None, base_url: str | None, task: str, method: str, stream: bool,
+            provider_id: str | None = None, via_router: bool = False) -> Route:
+    """Pick the route of one call. Raises InvalidInputError (nothing sent) when the call cannot be routed.
+    `provider_id` is the provider's own id of the model; `via_router`: the caller has a Hugging Face token, so a
+    provider reachable through the Hugging Face router is called there (else directly, with the caller's key)."""
     base = base_url
     model_id = call_model or client_model
     if is_url(call_model):
@@ -87,17 +94,19 @@ def resolve(providers: Mapping[str, Any], *, provider: str | None, client_model:
         serving = sorted(p for p, t in providers.items() if task in t["routes"] or "*" in t["routes"])
         raise InvalidInputError(f"{method}(): provider {name!r} does not serve {task!r}; providers that do: "
                                 f"{', '.join(serving) or 'none'}")
-    root = base or table["base_url"]
+    routed = table.get("router") and via_router and base is None
+    root = f"{ROUTER}/{name}" if routed else base or table["base_url"]
     if root is None:
         raise InvalidInputError(f"{method}(): provider {name!r} needs base_url")
-    if "{model}" in spec["path"] and not model_id:
+    serverless = "model_ids" in table  # a provider's cloud (local servers and hf-inference do not map ids)
+    if not model_id and ("{model}" in spec["path"] or serverless):
         raise InvalidInputError(f"{method}(): no model; pass model='<org>/<name>' to the call or the client")
+    target = provider_id or model_id
     path = spec.get("stream_path") if stream and spec.get("stream_path") else spec["path"]
-    url = _join(root, path.replace("{model}", model_id or ""))
-    dialect = spec.get("dialect", "hf")
-    body_model = model_id or table.get("default_model")
-    return Route(name, url, dialect, is_hf_host(url), body_model, tuple(spec.get("omit", ())),
-                 spec.get("json_schema", "openai"))
+    url = _join(root, path.replace("{model}", target or ""))
+    return Route(name, url, spec.get("dialect", "hf"), is_hf_host(url), target or table.get("default_model"),
+                 tuple(spec.get("omit", ())), spec.get("json_schema", "openai"), table.get("auth", "bearer"),
+                 tuple(spec.get("headers", {}).items()), serverless)
 
 
 def service_url(providers: Mapping[str, Any], *, provider: str | None, client_model: str | None,

@@ -246,7 +246,8 @@ class AsyncInferenceClient(AsyncClientBase):
 
     Args:
         model: Default model: a Hub id (`org/name`) or the URL of an endpoint or local server.
-        provider: Where calls go: "hf-inference" (the default for Hub ids) or another provider of specs/providers/.
+        provider: Where calls go: "hf-inference" (the default for Hub ids), a serverless provider (through the
+            Hugging Face router with an HF token, directly with the provider's key), or a local server.
         token: Bearer token. Without one, Hugging Face hosts get the token of `HF_TOKEN` or `hf auth login`;
             other hosts get none.
         api_key: Another name of `token` (OpenAI style); give one of the two.
@@ -257,6 +258,8 @@ class AsyncInferenceClient(AsyncClientBase):
             Retry-After honoured), never once a stream has started.
         stream_idle_timeout: Seconds a stream may wait for its next bytes (default: `timeout`).
         phase_timeouts: An `httpx.Timeout` capping each phase (connect, read, write, pool) below `timeout`.
+        provider_mapping: Your own `{hub model id: {provider: provider's model id}}`, used before the Hub's mapping
+            (also read from the JSON file named by INFERLINK_PROVIDER_MAPPING).
         headers: HTTP headers sent with every call.
         bill_to: Organization billed for Hugging Face calls (`X-HF-Bill-To`); sent to Hugging Face hosts only.
         http_client: An `httpx.AsyncClient` to send with (yours to close).

@@ -1,0 +1,189 @@
+"""Inference Providers: every route example of specs/providers replayed (through the router with an HF token, and
+directly with the provider's key), the Hub's model mapping, and where tokens may go. Sync and async."""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+from typing import Any
+
+import pytest
+from pytest_httpx import HTTPXMock
+
+from inferlink import AsyncInferenceClient, InferenceClient, InvalidInputError, _mapping
+
+from .conftest import SPECS, jsonable, materialize
+
+HF_TOKEN = "hf_CANARY_provider_test"
+PROVIDER_KEY = "sk-provider-key"
+METHODS = {json.loads(p.read_text())["task"]: json.loads(p.read_text()) for p in (SPECS / "tasks").glob("*.json")}
+PROVIDERS = [json.loads(p.read_text()) for p in sorted((SPECS / "providers").glob("*.json"))]
+CASES = [(p, e) for p in PROVIDERS for e in p.get("examples", [])]
+IDS = [f"{p['name']}-{e['task']}-{e['key']}-{i}" for p in PROVIDERS for i, e in enumerate(p.get("examples", []))]
+HUB = "https://huggingface.co/api/models/meta-llama/Llama-3.3-70B-Instruct?expand%5B%5D=inferenceProviderMapping"
+CHAT = {"id": "c", "created": 1, "model": "m", "object": "chat.completion",
+        "choices": [{"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": "Hi"}}]}
+MESSAGES = [{"role": "user", "content": "Hello"}]
+
+
+def call_args(task: dict[str, Any], args: dict[str, Any]) -> tuple[list[Any], dict[str, Any]]:
+    values = materialize(dict(args))
+    positional = [values.pop(a["name"]) for a in task["call"]["args"] if a.get("positional") and a["name"] in values]
+    return positional, values
+
+
+async def run(mode: str, method: str, args: list[Any], kwargs: dict[str, Any], **options: Any) -> Any:
+    if mode == "sync":
+        with InferenceClient(**options) as client:
+            return getattr(client, method)(*args, **kwargs)
+    async with AsyncInferenceClient(**options) as aclient:
+        return await getattr(aclient, method)(*args, **kwargs)
+
+
+@pytest.fixture(params=["sync", "async"])
+def mode(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.mark.parametrize(("provider", "example"), CASES, ids=IDS)
+async def test_route(provider: dict[str, Any], example: dict[str, Any], mode: str, httpx_mock: HTTPXMock) -> None:
+    task = METHODS[example["task"]]
+    token = HF_TOKEN if example["key"] == "hf" else PROVIDER_KEY
+    httpx_mock.add_response(url=example["request"]["url"], method="POST", json=example["response"]["json"])
+    args, kwargs = call_args(task, example["args"])
+    result = await run(mode, task["method"], args, {**kwargs, "model": example["model"]}, provider=provider["name"],
+                       token=token, provider_mapping={example["model"]: {provider["name"]: example["provider_id"]}})
+    (request,) = httpx_mock.get_requests()
+    assert json.loads(request.content) == example["request"]["json"]
+    assert request.headers["authorization"] == f"Bearer {token}"
+    for name, value in example["request"].get("headers", {}).items():
+        assert request.headers[name] == value
+    if example["key"] == "provider":
+        assert HF_TOKEN not in str(request.headers)
+    assert jsonable(result) == example["result"]
+
+
+def test_every_provider_route_has_both_examples() -> None:
+    for provider in PROVIDERS:
+        if not provider.get("examples"):
+            continue
+        for task in provider["routes"]:
+            keys = {e["key"] for e in provider["examples"] if e["task"] == task}
+            expected = {"hf", "provider"} if provider.get("router") else {"provider"}
+            assert expected <= keys, f"{provider['name']}/{task}: examples for {sorted(expected - keys)} missing"
+
+
+# --- the Hub's model mapping ---------------------------------------------------------------------------------------
+
+LIST_SHAPE = {"inferenceProviderMapping": [
+    {"provider": "sambanova", "providerId": "Meta-Llama-3.3-70B-Instruct", "status": "live", "task": "conversational"},
+    {"provider": "groq", "providerId": "llama-3.3-70b-versatile", "status": "live", "task": "conversational"},
+]}
+DICT_SHAPE = {"inferenceProviderMapping": {
+    "together": {"providerId": "meta-llama/Llama-3.3-70B-Instruct-Turbo", "status": "staging",
+                 "task": "conversational"}}}
+
+
+async def test_hub_mapping_list_shape_is_fetched_once(mode: str, httpx_mock: HTTPXMock) -> None:
+    httpx_mock.add_response(url=HUB, method="GET", json=LIST_SHAPE)
+    for _ in range(2):
+        httpx_mock.add_response(url="https://router.huggingface.co/groq/openai/v1/chat/completions", json=CHAT)
+    if mode == "sync":
+        with InferenceClient(provider="groq", token=HF_TOKEN) as client:
+            for _ in range(2):
+                client.chat_completion(MESSAGES, model="meta-llama/Llama-3.3-70B-Instruct")
+    else:
+        async with AsyncInferenceClient(provider="groq", token=HF_TOKEN) as aclient:
+            for _ in range(2):
+                await aclient.chat_completion(MESSAGES, model="meta-llama/Llama-3.3-70B-Instruct")
+    hub, first, second = httpx_mock.get_requests()
+    assert hub.headers["authorization"] == f"Bearer {HF_TOKEN}"
+    assert json.loads(first.content)["model"] == "llama-3.3-70b-versatile"
+    assert json.loads(second.content)["model"] == "llama-3.3-70b-versatile"
+
+
+async def test_hub_mapping_dict_shape_and_staging_warning(mode: str, httpx_mock: HTTPXMock,
+                                                          caplog: pytest.LogCaptureFixture) -> None:
+    httpx_mock.add_response(url=HUB, method="GET", json=DICT_SHAPE)
+    httpx_mock.add_response(url="https://router.huggingface.co/together/v1/chat/completions", json=CHAT)
+    with caplog.at_level(logging.WARNING, logger="inferlink"):
+        await run(mode, "chat_completion", [MESSAGES], {"model": "meta-llama/Llama-3.3-70B-Instruct"},
+                  provider="together", token=HF_TOKEN)
+    assert json.loads(httpx_mock.get_requests()[1].content)["model"] == "meta-llama/Llama-3.3-70B-Instruct-Turbo"
+    assert any("staging" in r.getMessage() for r in caplog.records)
+
+
+async def test_a_provider_that_does_not_serve_the_model_names_those_that_do(mode: str,
+                                                                          httpx_mock: HTTPXMock) -> None:
+    httpx_mock.add_response(url=HUB, method="GET", json=LIST_SHAPE)
+    with pytest.raises(InvalidInputError, match="sambanova, groq"):
+        await run(mode, "chat_completion", [MESSAGES], {"model": "meta-llama/Llama-3.3-70B-Instruct"},
+                  provider="cerebras", token=HF_TOKEN)
+    assert len(httpx_mock.get_requests()) == 1  # the mapping only
+
+
+def test_mapping_cache_expires(httpx_mock: HTTPXMock, monkeypatch: pytest.MonkeyPatch) -> None:
+    httpx_mock.add_response(url=HUB, method="GET", json=LIST_SHAPE, is_reusable=True)
+    httpx_mock.add_response(url="https://router.huggingface.co/groq/openai/v1/chat/completions", json=CHAT,
+                            is_reusable=True)
+    monkeypatch.setattr(_mapping, "TTL", 0.0)
+    with InferenceClient(provider="groq", token=HF_TOKEN) as client:
+        client.chat_completion(MESSAGES, model="meta-llama/Llama-3.3-70B-Instruct")
+        client.chat_completion(MESSAGES, model="meta-llama/Llama-3.3-70B-Instruct")
+    assert [r.method for r in httpx_mock.get_requests()] == ["GET", "POST", "GET", "POST"]
+
+
+def test_mapping_file_from_the_environment(httpx_mock: HTTPXMock, monkeypatch: pytest.MonkeyPatch,
+                                           tmp_path: Path) -> None:
+    path = tmp_path / "mapping.json"
+    path.write_text(json.dumps({"meta-llama/Llama-3.3-70B-Instruct": {"groq": "pinned-llama"}}))
+    monkeypatch.setenv("INFERLINK_PROVIDER_MAPPING", str(path))
+    httpx_mock.add_response(url="https://api.groq.com/openai/v1/chat/completions", json=CHAT)
+    with InferenceClient(provider="groq", api_key=PROVIDER_KEY) as client:
+        client.chat_completion(MESSAGES, model="meta-llama/Llama-3.3-70B-Instruct")
+    (request,) = httpx_mock.get_requests()
+    assert json.loads(request.content)["model"] == "pinned-llama"
+
+
+# --- where tokens go -----------------------------------------------------------------------------------------------
+
+def test_an_implicit_hf_token_goes_to_the_router_only(httpx_mock: HTTPXMock, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HF_TOKEN", HF_TOKEN)
+    mapping = {"meta-llama/Llama-3.3-70B-Instruct": {"groq": "llama-3.3-70b-versatile"}}
+    httpx_mock.add_response(url="https://router.huggingface.co/groq/openai/v1/chat/completions", json=CHAT)
+    httpx_mock.add_response(url="https://api.groq.com/openai/v1/chat/completions", json=CHAT)
+    with InferenceClient(provider="groq", provider_mapping=mapping, bill_to="acme") as client:
+        client.chat_completion(MESSAGES, model="meta-llama/Llama-3.3-70B-Instruct")
+    with InferenceClient(provider="groq", api_key=PROVIDER_KEY, provider_mapping=mapping, bill_to="acme") as client:
+        client.chat_completion(MESSAGES, model="meta-llama/Llama-3.3-70B-Instruct")
+    routed, direct = httpx_mock.get_requests()
+    assert routed.headers["authorization"] == f"Bearer {HF_TOKEN}" and routed.headers["x-hf-bill-to"] == "acme"
+    assert direct.headers["authorization"] == f"Bearer {PROVIDER_KEY}"
+    assert HF_TOKEN not in str(direct.headers) and "x-hf-bill-to" not in direct.headers
+
+
+def test_an_hf_token_is_refused_where_it_cannot_go(httpx_mock: HTTPXMock) -> None:
+    with InferenceClient(provider="openai", token=HF_TOKEN) as client:
+        with pytest.raises(InvalidInputError, match="own key"):
+            client.chat_completion(MESSAGES, model="gpt-4o-mini")
+    assert httpx_mock.get_requests() == []
+
+
+def test_no_token_at_all_is_refused_before_sending(httpx_mock: HTTPXMock) -> None:
+    mapping = {"m/m": {"groq": "x"}}
+    with InferenceClient(provider="groq", provider_mapping=mapping) as client:
+        with pytest.raises(InvalidInputError, match="needs a token"):
+            client.chat_completion(MESSAGES, model="m/m")
+    assert httpx_mock.get_requests() == []
+
+
+def test_no_auth_header_survives_a_redirect_to_another_host(httpx_mock: HTTPXMock) -> None:
+    httpx_mock.add_response(url="https://api.groq.com/openai/v1/chat/completions", status_code=307,
+                            headers={"location": "https://elsewhere.example/v1/chat/completions"})
+    httpx_mock.add_response(url="https://elsewhere.example/v1/chat/completions", json=CHAT)
+    with InferenceClient(provider="groq", api_key=PROVIDER_KEY, provider_mapping={"m/m": {"groq": "x"}}) as client:
+        client.chat_completion(MESSAGES, model="m/m")
+    first, redirected = httpx_mock.get_requests()
+    assert first.headers["authorization"] == f"Bearer {PROVIDER_KEY}"
+    assert "authorization" not in redirected.headers
