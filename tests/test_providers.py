@@ -8,6 +8,7 @@ import logging
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from pytest_httpx import HTTPXMock
 
@@ -187,3 +188,79 @@ def test_no_auth_header_survives_a_redirect_to_another_host(httpx_mock: HTTPXMoc
     first, redirected = httpx_mock.get_requests()
     assert first.headers["authorization"] == f"Bearer {PROVIDER_KEY}"
     assert "authorization" not in redirected.headers
+
+
+# --- provider="auto" -------------------------------------------------------------------------------------------------
+
+EMBED_HUB = "https://huggingface.co/api/models/BAAI/bge-m3?expand%5B%5D=inferenceProviderMapping"
+EMBED_MAPPING = {"inferenceProviderMapping": [
+    {"provider": "sambanova", "providerId": "bge", "status": "live", "task": "feature-extraction"},
+    {"provider": "scaleway", "providerId": "bge-m3-scw", "status": "error", "task": "feature-extraction"},
+    {"provider": "together", "providerId": "BAAI/bge-m3", "status": "live", "task": "feature-extraction"},
+    {"provider": "deepinfra", "providerId": "BAAI/bge-m3", "status": "live", "task": "feature-extraction"},
+]}
+EMBEDDINGS = {"object": "list", "data": [{"object": "embedding", "index": 0, "embedding": [0.5, 0.25]}]}
+
+
+async def test_auto_chat_uses_the_routers_own_selection(mode: str, httpx_mock: HTTPXMock) -> None:
+    httpx_mock.add_response(url="https://router.huggingface.co/v1/chat/completions", json=CHAT)
+    await run(mode, "chat_completion", [MESSAGES], {"model": "meta-llama/Llama-3.3-70B-Instruct"}, provider="auto",
+              token=HF_TOKEN)
+    (request,) = httpx_mock.get_requests()
+    assert json.loads(request.content)["model"] == "meta-llama/Llama-3.3-70B-Instruct"
+    assert request.headers["authorization"] == f"Bearer {HF_TOKEN}"
+
+
+async def test_auto_skips_unknown_and_broken_providers_and_fails_over(mode: str, httpx_mock: HTTPXMock,
+                                                                       caplog: pytest.LogCaptureFixture) -> None:
+    httpx_mock.add_response(url=EMBED_HUB, method="GET", json=EMBED_MAPPING)
+    httpx_mock.add_response(url="https://router.huggingface.co/together/v1/embeddings", status_code=503,
+                            json={"error": "overloaded"})
+    httpx_mock.add_response(url="https://router.huggingface.co/deepinfra/v1/openai/embeddings", json=EMBEDDINGS)
+    with caplog.at_level(logging.DEBUG, logger="inferlink"):
+        result = await run(mode, "feature_extraction", ["hello"], {"model": "BAAI/bge-m3", "max_retries": 0},
+                           provider="auto", token=HF_TOKEN)
+    assert result == [[0.5, 0.25]]
+    hub, together, deepinfra = httpx_mock.get_requests()  # sambanova unknown here, scaleway in error: skipped
+    assert json.loads(deepinfra.content) == {"model": "BAAI/bge-m3", "input": "hello"}
+    assert any("together failed" in r.getMessage() for r in caplog.records)
+
+
+async def test_auto_lists_every_attempt_when_all_fail(mode: str, httpx_mock: HTTPXMock) -> None:
+    from inferlink import ProvidersFailedError
+
+    httpx_mock.add_response(url=EMBED_HUB, method="GET", json=EMBED_MAPPING)
+    httpx_mock.add_response(url="https://router.huggingface.co/together/v1/embeddings", status_code=429,
+                            json={"error": "slow down"})
+    httpx_mock.add_exception(httpx.ConnectError("refused"),
+                             url="https://router.huggingface.co/deepinfra/v1/openai/embeddings")
+    with pytest.raises(ProvidersFailedError) as info:
+        await run(mode, "feature_extraction", ["hello"], {"model": "BAAI/bge-m3", "max_retries": 0},
+                  provider="auto", token=HF_TOKEN)
+    assert [p for p, _ in info.value.failures] == ["together", "deepinfra"]
+    assert "together" in str(info.value) and "deepinfra" in str(info.value)
+
+
+async def test_auto_does_not_fail_over_on_a_bad_request(mode: str, httpx_mock: HTTPXMock) -> None:
+    from inferlink import BadRequestError
+
+    httpx_mock.add_response(url=EMBED_HUB, method="GET", json=EMBED_MAPPING)
+    httpx_mock.add_response(url="https://router.huggingface.co/together/v1/embeddings", status_code=400,
+                            json={"error": "input too long"})
+    with pytest.raises(BadRequestError):
+        await run(mode, "feature_extraction", ["hello"], {"model": "BAAI/bge-m3"}, provider="auto",
+                  token=HF_TOKEN)
+    assert len(httpx_mock.get_requests()) == 2
+
+
+async def test_auto_with_no_served_provider_says_so(mode: str, httpx_mock: HTTPXMock) -> None:
+    httpx_mock.add_response(url=EMBED_HUB, method="GET", json={"inferenceProviderMapping": []})
+    with pytest.raises(InvalidInputError, match="no provider this client knows serves"):
+        await run(mode, "feature_extraction", ["hello"], {"model": "BAAI/bge-m3"}, provider="auto",
+                  token=HF_TOKEN)
+
+
+async def test_auto_rejects_bad_input_before_the_mapping(mode: str, httpx_mock: HTTPXMock) -> None:
+    with pytest.raises(InvalidInputError):
+        await run(mode, "feature_extraction", [123], {"model": "BAAI/bge-m3"}, provider="auto", token=HF_TOKEN)
+    assert httpx_mock.get_requests() == []

@@ -4,6 +4,7 @@ InferenceClient and AsyncInferenceClient are generated subclasses that add one m
 from __future__ import annotations
 
 import json
+import logging
 import platform
 import socket
 from abc import ABC, abstractmethod
@@ -23,9 +24,13 @@ from .errors import (
     ClientClosedError,
     HTTPError,
     InferenceConnectionError,
+    InferenceError,
     InferenceTimeoutError,
     InvalidInputError,
+    ProvidersFailedError,
+    RateLimitError,
     ResponseError,
+    ServerError,
 )
 
 if TYPE_CHECKING:
@@ -36,6 +41,8 @@ if TYPE_CHECKING:
     from ._sse import Event
     from ._task import TaskSpec, Variant
 
+logger = logging.getLogger("inferlink")
+FAILOVER = (InferenceConnectionError, RateLimitError, ServerError)  # what makes provider="auto" try the next one
 USER_AGENT = f"inferlink/{VERSION} python/{platform.python_version()} httpx/{httpx.__version__}"
 H = TypeVar("H", httpx.Client, httpx.AsyncClient)
 LIMITS = httpx.Limits(max_connections=100, max_keepalive_connections=100)
@@ -165,13 +172,48 @@ class _ClientCore(ABC, Generic[H]):
             headers["x-hf-bill-to"] = self.bill_to
         return headers
 
-    def _needs_mapping(self, model: str | None) -> tuple[str, str] | None:
+    def _needs_mapping(self, provider: str | None, model: str | None) -> tuple[str, str] | None:
         """(provider, Hub model id) when the call's model must be mapped to the provider's own id."""
-        table = self._providers.get(self.provider or "")
+        table = self._providers.get(provider or "")
         model_id = model or self.model
         if table is None or table.get("model_ids") != "hub" or model_id is None or _routing.is_url(model_id):
             return None
-        return str(self.provider), model_id
+        return str(provider), model_id
+
+    def _auto_model(self, task: TaskSpec, model: str | None) -> str | None:
+        """The Hub id whose providers "auto" chooses among, when this call needs choosing (chat does not)."""
+        if self.provider != "auto" or task.task in self._providers["auto"]["routes"]:
+            return None
+        model_id = model or self.model
+        if model_id is None or _routing.is_url(model_id):
+            raise InvalidInputError(f"{task.method}(): provider='auto' needs a Hub model id; pass model='org/name'")
+        return model_id
+
+    def _candidates(self, task: TaskSpec, model_id: str, entries: list[_mapping.Entry]) -> list[tuple[str, str]]:
+        """(provider, provider's id) to try in turn: live mapping entries of providers this client serves."""
+        pinned = self._user_mapping.get(model_id, {})
+        found = [(p, i) for p, i in pinned.items() if p in self._providers] + [
+            (e.provider, e.provider_id) for e in entries if e.status == "live"
+            and e.task in ("", _mapping.HUB_TASKS.get(task.task, task.task))]
+        usable = [(p, i) for p, i in dict(found).items()
+                  if p != "auto" and p in self._providers
+                  and ({task.task, "*"} & set(self._providers[p]["routes"]))]
+        logger.debug("%s: provider='auto' candidates for %r: %s", task.method, model_id, usable)
+        if not usable:
+            raise InvalidInputError(f"{task.method}(): no provider this client knows serves {model_id!r} for "
+                                    f"{task.task!r} (the Hub lists: {', '.join(e.provider for e in entries) or 'none'})")
+        return usable
+
+    def _entries(self, model_id: str) -> tuple[list[_mapping.Entry] | None, httpx.Request]:
+        """The cached Hub mapping of a model, and the request that fetches it."""
+        token = self._hf_token()
+        request = self._http.build_request("GET", _mapping.hub_url(model_id), params=_mapping.HUB_PARAMS,
+                                           headers={"authorization": f"Bearer {token}"} if token else {})
+        return self._hub_mapping.get((token, model_id)), request
+
+    def _failed_over(self, task: TaskSpec, failures: list[tuple[str, InferenceError]]) -> InferenceError:
+        tried = "; ".join(f"{provider}: {error}" for provider, error in failures)
+        return ProvidersFailedError(f"{task.method}(): every provider failed ({tried})", failures=failures)
 
     def _mapped(self, need: tuple[str, str], task: TaskSpec) -> tuple[str | None, httpx.Request | None]:
         """The provider's id from the caller's table or the cache, else the Hub request that will tell."""
@@ -179,13 +221,10 @@ class _ClientCore(ABC, Generic[H]):
         pinned = self._user_mapping.get(model_id, {}).get(provider)
         if pinned:
             return pinned, None
-        entries = self._hub_mapping.get((self._hf_token(), model_id))
+        entries, request = self._entries(model_id)
         if entries is not None:
             return _mapping.choose(entries, provider, model_id, task.task, task.method), None
-        token = self._hf_token()
-        headers = {"authorization": f"Bearer {token}"} if token else {}
-        return None, self._http.build_request("GET", _mapping.hub_url(model_id), params=_mapping.HUB_PARAMS,
-                                              headers=headers)
+        return None, request
 
     @staticmethod
     def _left(call: _Call) -> float | None:
@@ -195,14 +234,15 @@ class _ClientCore(ABC, Generic[H]):
             raise call.deadline.expired(call.where)
         return left
 
-    def _learned(self, need: tuple[str, str], task: TaskSpec, body: bytes) -> str:
-        entries = _mapping.parse(body, need[1])
-        self._hub_mapping.put((self._hf_token(), need[1]), entries)
-        return _mapping.choose(entries, need[0], need[1], task.task, task.method)
+    def _remember(self, model_id: str, body: bytes) -> list[_mapping.Entry]:
+        entries = _mapping.parse(body, model_id)
+        self._hub_mapping.put((self._hf_token(), model_id), entries)
+        return entries
 
     def _plan(self, task: TaskSpec, values: Mapping[str, Any], *, model: str | None,
               extra_body: Mapping[str, Any] | None, headers: Mapping[str, str] | None, timeout: float | None,
-              max_retries: int | None, flags: Mapping[str, Any], provider_id: str | None = None) -> _Call:
+              max_retries: int | None, flags: Mapping[str, Any], provider: str | None,
+              provider_id: str | None = None) -> _Call:
         if self._closed:
             raise ClientClosedError(f"{task.method}(): this client is closed; create a new one")
         where = f"{task.method}()"
@@ -213,14 +253,14 @@ class _ClientCore(ABC, Generic[H]):
             raise InvalidInputError(f"{where}: extra_body must be a mapping, got {type(extra_body).__name__}")
         _check_call_settings(task.method, model, timeout, headers, max_retries)
         via_router = self._hf_token() is not None
-        key = (task.task, self.provider, self.model, model, self.base_url, variant.stream, provider_id, via_router)
+        key = (task.task, provider, self.model, model, self.base_url, variant.stream, provider_id, via_router)
         route = self._routes.get(key)
         if route is None:
             if len(self._routes) >= 256:
                 self._routes.clear()
                 self._urls.clear()
             route = self._routes[key] = _routing.resolve(
-                self._providers, provider=self.provider, client_model=self.model, call_model=model,
+                self._providers, provider=provider, client_model=self.model, call_model=model,
                 base_url=self.base_url, task=task.task, method=task.method, stream=variant.stream,
                 provider_id=provider_id, via_router=via_router)
         parse_into = None
@@ -362,18 +402,41 @@ class SyncClientBase(_ClientCore[httpx.Client]):
     def _call(self, task: TaskSpec, values: Mapping[str, Any], *, model: str | None,
               extra_body: Mapping[str, Any] | None, headers: Mapping[str, str] | None, timeout: float | None,
               max_retries: int | None, flags: Mapping[str, Any]) -> Any:
-        call = self._plan(task, values, model=model, extra_body=extra_body, headers=headers, timeout=timeout,
-                          max_retries=max_retries, flags=flags)  # checks everything before anything is sent
-        need = self._needs_mapping(model)
+        options: dict[str, Any] = {"model": model, "extra_body": extra_body, "headers": headers,
+                                   "max_retries": max_retries, "flags": flags}
+        model_id = self._auto_model(task, model)
+        if model_id is None:
+            return self._call_on(self.provider, task, values, timeout=timeout, **options)
+        probe = self._plan(task, values, timeout=timeout, provider="hf-inference", **options)  # checks, sends nothing
+        entries, lookup = self._entries(model_id)
+        if entries is None:
+            body = send(self._http, lookup, probe.deadline, f"{probe.where} model mapping", probe.max_retries,
+                        stream=False)[1]
+            entries = self._remember(model_id, body)
+        failures: list[tuple[str, InferenceError]] = []
+        for provider, provider_id in self._candidates(task, model_id, entries):
+            try:
+                return self._call_on(provider, task, values, timeout=self._left(probe), provider_id=provider_id,
+                                     **options)
+            except FAILOVER as error:
+                logger.debug("%s: provider %s failed (%s); trying the next one", probe.where, provider, error)
+                failures.append((provider, error))
+        raise self._failed_over(task, failures)
+
+    def _call_on(self, provider: str | None, task: TaskSpec, values: Mapping[str, Any], *, model: str | None,
+                 extra_body: Mapping[str, Any] | None, headers: Mapping[str, str] | None, timeout: float | None,
+                 max_retries: int | None, flags: Mapping[str, Any], provider_id: str | None = None) -> Any:
+        options: dict[str, Any] = {"model": model, "extra_body": extra_body, "headers": headers,
+                                   "max_retries": max_retries, "flags": flags, "provider": provider}
+        call = self._plan(task, values, timeout=timeout, provider_id=provider_id, **options)  # checks everything
+        need = None if provider_id else self._needs_mapping(provider, model)
         if need is not None:
             provider_id, lookup = self._mapped(need, task)
             if lookup is not None:
                 body = send(self._http, lookup, call.deadline, f"{call.where} model mapping", call.max_retries,
                             stream=False)[1]
-                provider_id = self._learned(need, task, body)
-            call = self._plan(task, values, model=model, extra_body=extra_body, headers=headers,
-                              timeout=self._left(call),
-                              max_retries=max_retries, flags=flags, provider_id=provider_id)
+                provider_id = _mapping.choose(self._remember(need[1], body), *need, task.task, task.method)
+            call = self._plan(task, values, timeout=self._left(call), provider_id=provider_id, **options)
         media = {path: self._load(value, call) for path, value in call.media.items()}
         response, content = send(self._http, self._build(call, media), call.deadline, call.where, call.max_retries,
                                  stream=call.variant.stream)
@@ -432,19 +495,44 @@ class AsyncClientBase(_ClientCore[httpx.AsyncClient]):
     async def _call(self, task: TaskSpec, values: Mapping[str, Any], *, model: str | None,
                     extra_body: Mapping[str, Any] | None, headers: Mapping[str, str] | None,
                     timeout: float | None, max_retries: int | None, flags: Mapping[str, Any]) -> Any:
-        call = self._plan(task, values, model=model, extra_body=extra_body, headers=headers, timeout=timeout,
-                          max_retries=max_retries, flags=flags)  # checks everything before anything is sent
-        need = self._needs_mapping(model)
+        options: dict[str, Any] = {"model": model, "extra_body": extra_body, "headers": headers,
+                                   "max_retries": max_retries, "flags": flags}
+        model_id = self._auto_model(task, model)
+        if model_id is None:
+            return await self._call_on(self.provider, task, values, timeout=timeout, **options)
+        probe = self._plan(task, values, timeout=timeout, provider="hf-inference", **options)  # checks, sends nothing
+        entries, lookup = self._entries(model_id)
+        if entries is None:
+            async with within(probe.deadline, probe.where):
+                body = (await asend(self._http, lookup, probe.deadline, f"{probe.where} model mapping",
+                                    probe.max_retries, stream=False))[1]
+            entries = self._remember(model_id, body)
+        failures: list[tuple[str, InferenceError]] = []
+        for provider, provider_id in self._candidates(task, model_id, entries):
+            try:
+                return await self._call_on(provider, task, values, timeout=self._left(probe),
+                                           provider_id=provider_id, **options)
+            except FAILOVER as error:
+                logger.debug("%s: provider %s failed (%s); trying the next one", probe.where, provider, error)
+                failures.append((provider, error))
+        raise self._failed_over(task, failures)
+
+    async def _call_on(self, provider: str | None, task: TaskSpec, values: Mapping[str, Any], *,
+                       model: str | None, extra_body: Mapping[str, Any] | None, headers: Mapping[str, str] | None,
+                       timeout: float | None, max_retries: int | None, flags: Mapping[str, Any],
+                       provider_id: str | None = None) -> Any:
+        options: dict[str, Any] = {"model": model, "extra_body": extra_body, "headers": headers,
+                                   "max_retries": max_retries, "flags": flags, "provider": provider}
+        call = self._plan(task, values, timeout=timeout, provider_id=provider_id, **options)  # checks everything
+        need = None if provider_id else self._needs_mapping(provider, model)
         if need is not None:
             provider_id, lookup = self._mapped(need, task)
             if lookup is not None:
                 async with within(call.deadline, call.where):
                     body = (await asend(self._http, lookup, call.deadline, f"{call.where} model mapping",
                                         call.max_retries, stream=False))[1]
-                provider_id = self._learned(need, task, body)
-            call = self._plan(task, values, model=model, extra_body=extra_body, headers=headers,
-                              timeout=self._left(call),
-                              max_retries=max_retries, flags=flags, provider_id=provider_id)
+                provider_id = _mapping.choose(self._remember(need[1], body), *need, task.task, task.method)
+            call = self._plan(task, values, timeout=self._left(call), provider_id=provider_id, **options)
         async with within(call.deadline, call.where):
             media = {path: await self._load(value, call) for path, value in call.media.items()}
             response, content = await asend(self._http, self._build(call, media), call.deadline, call.where,

@@ -21,6 +21,7 @@ __all__ = [
     "MissingDependencyError",
     "NotFoundError",
     "PermissionDeniedError",
+    "ProvidersFailedError",
     "RateLimitError",
     "ResponseError",
     "ServerError",
@@ -68,6 +69,15 @@ class StructuredOutputError(ResponseError):
     def __init__(self, message: str, *, text: str, body: bytes = b"") -> None:
         super().__init__(message, body=body)
         self.text = text
+
+
+class ProvidersFailedError(InferenceError):
+    """provider="auto" tried every provider that serves the model, and each failed. `.failures` lists
+    (provider, error) in the order they were tried."""
+
+    def __init__(self, message: str, *, failures: list[tuple[str, InferenceError]]) -> None:
+        super().__init__(message)
+        self.failures = failures
 
 
 class StreamError(InferenceError):

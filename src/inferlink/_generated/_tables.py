@@ -4,7 +4,12 @@
 
 from typing import Any
 
-PROVIDERS: dict[str, Any] = {'baseten': {'name': 'baseten',
+PROVIDERS: dict[str, Any] = {'auto': {'name': 'auto',
+          'base_url': 'https://router.huggingface.co',
+          'model_ids': 'verbatim',
+          'default_model': None,
+          'routes': {'chat-completion': {'path': '/v1/chat/completions', 'dialect': 'openai-chat'}}},
+ 'baseten': {'name': 'baseten',
              'base_url': 'https://inference.baseten.co',
              'router': True,
              'auth': 'bearer',
