@@ -264,3 +264,64 @@ async def test_auto_rejects_bad_input_before_the_mapping(mode: str, httpx_mock: 
     with pytest.raises(InvalidInputError):
         await run(mode, "feature_extraction", [123], {"model": "BAAI/bge-m3"}, provider="auto", token=HF_TOKEN)
     assert httpx_mock.get_requests() == []
+
+
+# --- providers registered at run time ------------------------------------------------------------------------------
+
+@pytest.fixture(autouse=True)
+def _forget_registered_providers() -> Any:
+    from inferlink._generated._tables import PROVIDERS as known
+
+    before = set(known)
+    yield
+    for name in set(known) - before:
+        del known[name]
+
+
+def test_a_registered_provider_is_called_like_a_built_in_one(httpx_mock: HTTPXMock) -> None:
+    from inferlink.providers import register_provider
+
+    register_provider("my-llm", base_url="https://llm.example.com/", replace=True, routes={
+        "chat-completion": {"path": "/v1/chat/completions", "dialect": "openai-chat"},
+        "feature-extraction": {"path": "/v1/embeddings", "dialect": "openai-embeddings"},
+    })
+    httpx_mock.add_response(url="https://llm.example.com/v1/chat/completions", json=CHAT)
+    httpx_mock.add_response(url="https://llm.example.com/v1/embeddings", json=EMBEDDINGS)
+    with InferenceClient(provider="my-llm", api_key=PROVIDER_KEY) as client:
+        reply = client.chat_completion(MESSAGES, model="house-model")
+        vectors = client.feature_extraction("hi", model="house-embedder")
+    assert reply.choices[0].message.content == "Hi" and vectors == [[0.5, 0.25]]
+    chat, embed = httpx_mock.get_requests()
+    assert json.loads(chat.content)["model"] == "house-model"
+    assert chat.headers["authorization"] == f"Bearer {PROVIDER_KEY}"
+
+
+async def test_a_registered_provider_serves_the_async_client_too(httpx_mock: HTTPXMock,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    from inferlink.providers import register_provider
+
+    monkeypatch.setenv("HF_TOKEN", HF_TOKEN)  # never sent to a registered third-party host
+    register_provider("my-async-llm", base_url="https://llm2.example.com", replace=True,
+                      routes={"chat-completion": {"path": "/chat", "dialect": "openai-chat"}})
+    httpx_mock.add_response(url="https://llm2.example.com/chat", json=CHAT)
+    async with AsyncInferenceClient(provider="my-async-llm") as client:
+        await client.chat_completion(MESSAGES, model="m")
+    assert "authorization" not in httpx_mock.get_requests()[0].headers
+
+
+@pytest.mark.parametrize(("kwargs", "message"), [
+    ({"name": "Bad Name"}, "lowercase"),
+    ({"name": "groq"}, "already known"),
+    ({"base_url": "ftp://x"}, "http"),
+    ({"routes": {}}, "at least one route"),
+    ({"routes": {"chat": {"path": "/x"}}}, "unknown task"),
+    ({"routes": {"chat-completion": {"path": "/x", "dialect": "grpc"}}}, "unknown dialect"),
+    ({"routes": {"chat-completion": {"url": "/x"}}}, "needs a 'path'"),
+])
+def test_registration_rejects_bad_definitions(kwargs: dict[str, Any], message: str) -> None:
+    from inferlink.providers import register_provider
+
+    options: dict[str, Any] = {"name": "fine-name", "base_url": "https://x.example",
+                               "routes": {"chat-completion": {"path": "/v1/chat/completions"}}, **kwargs}
+    with pytest.raises(InvalidInputError, match=message):
+        register_provider(options.pop("name"), **options)
