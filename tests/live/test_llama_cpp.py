@@ -7,13 +7,10 @@ from __future__ import annotations
 import pytest
 
 from inferlink import AsyncInferenceClient, AuthenticationError, InferenceClient
-from inferlink.types import (
-    ChatCompletionOutput,
-    ChatCompletionStreamOutput,
-    TextGenerationOutput,
-    TextGenerationStreamOutput,
-)
+from inferlink.types import ChatCompletionOutput, TextGenerationOutput, TextGenerationStreamOutput
 
+from .checks import check_reply as shared_check_reply
+from .checks import finish_reasons, joined
 from .conftest import ALPHABET, LiveServer
 
 MESSAGES = [{"role": "user", "content": "Say the alphabet."}]
@@ -30,23 +27,9 @@ def aclient(live: LiveServer) -> AsyncInferenceClient:
 
 
 def check_reply(reply: ChatCompletionOutput, content: str, finish_reason: str) -> None:
-    assert isinstance(reply, ChatCompletionOutput)
+    shared_check_reply(reply, content, finish_reason)
     assert len(reply.choices) == 1
-    assert reply.choices[0].message.content == content
-    assert reply.choices[0].finish_reason == finish_reason
-    assert reply.usage is not None
-    assert reply.usage.prompt_tokens > 0
-    assert reply.usage.completion_tokens == len(content)  # one token per letter
-    assert reply.usage.total_tokens == reply.usage.prompt_tokens + reply.usage.completion_tokens
-
-
-def joined(chunks: list[ChatCompletionStreamOutput]) -> str:
-    assert chunks and all(isinstance(c, ChatCompletionStreamOutput) for c in chunks)
-    return "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
-
-
-def finish_reasons(chunks: list[ChatCompletionStreamOutput]) -> list[str]:
-    return [c.choices[0].finish_reason for c in chunks if c.choices and c.choices[0].finish_reason]
+    assert reply.usage is not None and reply.usage.completion_tokens == len(content)  # one token per letter
 
 
 # chat completion
