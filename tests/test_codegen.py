@@ -195,7 +195,9 @@ async def test_chat_completions_create_mirrors_chat_completion() -> None:
 
 def test_hand_written_runtime_never_imports_generated_code() -> None:
     package = ROOT / "src" / "inferlink"
-    runtime = sorted(p for p in package.glob("*.py") if p.name not in {"types.py", "__init__.py"})
+    # The package's public face (types.py, providers.py: the provider registry, __init__.py) may import generated
+    # code; the runtime beneath it may not.
+    runtime = sorted(p for p in package.glob("*.py") if p.name not in {"types.py", "providers.py", "__init__.py"})
     assert len(runtime) >= 8, [p.name for p in runtime]
     hits = [f"{p.name}:{number}: {line.strip()}" for p in runtime
             for number, line in enumerate(p.read_text().splitlines(), 1) if "_generated" in line]
