@@ -24,7 +24,7 @@ from codegen.spec import SPECS, Arg, Task, load_providers, load_tasks, schema_at
 ROOT = SPECS.parent
 OUT = ROOT / "src" / "inferlink" / "_generated"
 README = ROOT / "README.md"
-TABLE_START, TABLE_END = "<!-- tasks:start -->", "<!-- tasks:end -->"
+SECTIONS = ("tasks", "providers")  # README sections written from the specs, between <!-- name:start/end --> marks
 _NAME = re.compile(r"\b[A-Z]\w+\b")
 
 
@@ -131,6 +131,23 @@ def _task_table(tasks: list[Task], providers: list[dict[str, Any]]) -> str:
     return "\n".join(rows)
 
 
+def _provider_table(tasks: list[Task], providers: list[dict[str, Any]]) -> str:
+    rows = ["| provider | reached | tasks |", "|---|---|---|"]
+    methods = {t.task: t.method for t in tasks}
+    for provider in providers:
+        served = sorted(methods) if "*" in provider["routes"] else sorted(provider["routes"])
+        if "model_ids" not in provider:
+            reached = f"`{provider['base_url']}`" if provider["base_url"] else "your URL"
+        elif "huggingface.co" in provider["base_url"]:
+            reached = f"`{provider['base_url']}` with an HF token"
+        else:
+            reached = ("the Hugging Face router with an HF token, or " if provider.get("router") else "") + \
+                f"`{provider['base_url']}` with its own key"
+        names = ", ".join(f"`{methods[t]}`" for t in served if t in methods)
+        rows.append(f"| {provider['name']} | {reached} | {names} |")
+    return "\n".join(rows)
+
+
 def render(out: Path) -> dict[str, str]:
     """Write the generated tree into `out`; return the README task table too."""
     tasks = load_tasks()
@@ -162,13 +179,16 @@ def render(out: Path) -> dict[str, str]:
                                     methods=methods, is_async=is_async)
     for name, text in files.items():
         (out / name).write_text(text)
-    return {"table": _task_table(tasks, providers)}
+    return {"tasks": _task_table(tasks, providers), "providers": _provider_table(tasks, providers)}
 
 
-def _readme_with(table: str) -> str:
+def _readme_with(tables: dict[str, str]) -> str:
     text = README.read_text()
-    start, end = text.index(TABLE_START) + len(TABLE_START), text.index(TABLE_END)
-    return text[:start] + "\n" + table + "\n" + text[end:]
+    for name in SECTIONS:
+        start_mark, end_mark = f"<!-- {name}:start -->", f"<!-- {name}:end -->"
+        start, end = text.index(start_mark) + len(start_mark), text.index(end_mark)
+        text = text[:start] + "\n" + tables[name] + "\n" + text[end:]
+    return text
 
 
 def build_main(check: bool = False) -> int:
@@ -181,7 +201,7 @@ def build_main(check: bool = False) -> int:
             shutil.copytree(staging / "_generated", OUT)
         finally:
             shutil.rmtree(staging, ignore_errors=True)
-        README.write_text(_readme_with(extra["table"]))
+        README.write_text(_readme_with(extra))
         count = sum(1 for _ in OUT.rglob("*.py"))
         print(f"generated {count} files in {OUT.relative_to(ROOT)} in {time.perf_counter() - started:.2f} s")
         return 0
@@ -189,7 +209,7 @@ def build_main(check: bool = False) -> int:
         fresh = Path(tmp) / "_generated"
         extra = render(fresh)
         problems = _compare(fresh, OUT)
-        expected_readme = _readme_with(extra["table"])
+        expected_readme = _readme_with(extra)
         if README.read_text() != expected_readme:
             problems += _diff(README.read_text(), expected_readme, "README.md")
     if problems:

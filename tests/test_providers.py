@@ -281,13 +281,13 @@ def _forget_registered_providers() -> Any:
 def test_a_registered_provider_is_called_like_a_built_in_one(httpx_mock: HTTPXMock) -> None:
     from inferlink.providers import register_provider
 
-    register_provider("my-llm", base_url="https://llm.example.com/", replace=True, routes={
+    name = register_provider("my-llm", base_url="https://llm.example.com/", replace=True, routes={
         "chat-completion": {"path": "/v1/chat/completions", "dialect": "openai-chat"},
         "feature-extraction": {"path": "/v1/embeddings", "dialect": "openai-embeddings"},
     })
     httpx_mock.add_response(url="https://llm.example.com/v1/chat/completions", json=CHAT)
     httpx_mock.add_response(url="https://llm.example.com/v1/embeddings", json=EMBEDDINGS)
-    with InferenceClient(provider="my-llm", api_key=PROVIDER_KEY) as client:
+    with InferenceClient(provider=name, api_key=PROVIDER_KEY) as client:
         reply = client.chat_completion(MESSAGES, model="house-model")
         vectors = client.feature_extraction("hi", model="house-embedder")
     assert reply.choices[0].message.content == "Hi" and vectors == [[0.5, 0.25]]
@@ -301,10 +301,10 @@ async def test_a_registered_provider_serves_the_async_client_too(httpx_mock: HTT
     from inferlink.providers import register_provider
 
     monkeypatch.setenv("HF_TOKEN", HF_TOKEN)  # never sent to a registered third-party host
-    register_provider("my-async-llm", base_url="https://llm2.example.com", replace=True,
-                      routes={"chat-completion": {"path": "/chat", "dialect": "openai-chat"}})
+    name = register_provider("my-async-llm", base_url="https://llm2.example.com", replace=True,
+                             routes={"chat-completion": {"path": "/chat", "dialect": "openai-chat"}})
     httpx_mock.add_response(url="https://llm2.example.com/chat", json=CHAT)
-    async with AsyncInferenceClient(provider="my-async-llm") as client:
+    async with AsyncInferenceClient(provider=name) as client:
         await client.chat_completion(MESSAGES, model="m")
     assert "authorization" not in httpx_mock.get_requests()[0].headers
 

@@ -11,6 +11,7 @@ from pytest_httpx import HTTPXMock
 
 from inferlink import AsyncInferenceClient, InferenceClient, InvalidInputError
 from inferlink._routing import chat_url
+from inferlink.providers import ProviderName
 from inferlink.types import TextGenerationOutput
 
 ROUTER = "https://router.huggingface.co/hf-inference"
@@ -104,7 +105,7 @@ def test_tgi_generate_routes(httpx_mock: HTTPXMock) -> None:
 
 @pytest.mark.parametrize(("provider", "port"), [("llama.cpp", 8080), ("vllm", 8000), ("ollama", 11434),
                                                  ("litellm", 4000), ("tgi", 8080)])
-def test_local_providers_default_addresses(provider: str, port: int, httpx_mock: HTTPXMock) -> None:
+def test_local_providers_default_addresses(provider: ProviderName, port: int, httpx_mock: HTTPXMock) -> None:
     httpx_mock.add_response(url=f"http://localhost:{port}/v1/chat/completions", json=CHAT_REPLY)
     with InferenceClient(provider=provider) as client:
         client.chat_completion(MESSAGES, model="m")

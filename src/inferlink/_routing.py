@@ -6,11 +6,12 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Mapping, NewType
 from urllib.parse import urlsplit, urlunsplit
 
 from .errors import InvalidInputError
 
+RegisteredProvider = NewType("RegisteredProvider", str)  # what register_provider() returns, for `provider=`
 CHAT_TASK = "chat-completion"
 ROUTER = "https://router.huggingface.co"
 _HF_DOMAINS = ("huggingface.co", "hf.co")

@@ -2,11 +2,11 @@
 
     from inferlink.providers import register_provider
 
-    register_provider("my-llm", base_url="https://llm.example.com", routes={
+    my_llm = register_provider("my-llm", base_url="https://llm.example.com", routes={
         "chat-completion": {"path": "/v1/chat/completions", "dialect": "openai-chat"},
         "feature-extraction": {"path": "/v1/embeddings", "dialect": "openai-embeddings"},
     })
-    InferenceClient(provider="my-llm", api_key="...").chat_completion(messages, model="my-model")
+    InferenceClient(provider=my_llm, api_key="...").chat_completion(messages, model="my-model")
 
 A route is the same data as in specs/providers/*.json: `path` (with `{model}` where the model id goes), `dialect`
 (`hf`, `openai-chat`, `openai-completions`, `openai-embeddings`), and optionally `stream_path`, `omit`,
@@ -20,11 +20,12 @@ from collections.abc import Mapping
 from typing import Any, Literal
 
 from ._generated import _tasks
-from ._generated._tables import DIALECTS, PROVIDERS
+from ._generated._tables import DIALECTS, PROVIDERS, ProviderName
+from ._routing import RegisteredProvider
 from ._task import TaskSpec
 from .errors import InvalidInputError
 
-__all__ = ["known_providers", "register_provider"]
+__all__ = ["ProviderName", "RegisteredProvider", "known_providers", "register_provider"]
 
 _ROUTE_KEYS = {"path", "dialect", "stream_path", "omit", "json_schema", "headers"}
 _JSON_SCHEMA_STYLES = {"openai", "flat-json-schema", "json-object-schema", "tgi"}
@@ -37,8 +38,10 @@ def known_providers() -> list[str]:
 
 def register_provider(name: str, *, base_url: str, routes: Mapping[str, Mapping[str, Any]],
                       auth: Literal["bearer", "key"] = "bearer", default_model: str | None = None,
-                      replace: bool = False) -> None:
-    """Make `provider=name` route calls of the given tasks to `base_url` (with the caller's token or key)."""
+                      replace: bool = False) -> RegisteredProvider:
+    """Make `provider=name` route calls of the given tasks to `base_url` (with the caller's token or key).
+    Returns the name as a RegisteredProvider, the type the clients' `provider` argument takes besides the built-in
+    names."""
     where = f"register_provider({name!r})"
     if not isinstance(name, str) or not re.fullmatch(r"[a-z0-9][a-z0-9._-]*", name):
         raise InvalidInputError(f"{where}: a provider name is lowercase letters, digits, '.', '_' and '-'")
@@ -65,3 +68,4 @@ def register_provider(name: str, *, base_url: str, routes: Mapping[str, Mapping[
         checked[task] = dict(route)
     PROVIDERS[name] = {"name": name, "base_url": base_url.rstrip("/"), "auth": auth,
                        "default_model": default_model, "routes": checked}
+    return RegisteredProvider(name)

@@ -114,3 +114,12 @@ def structured_usage(client: InferenceClient) -> None:
 async def async_structured_usage(client: AsyncInferenceClient) -> None:
     reply = await client.chat_completion(MESSAGES, response_format=Answer)
     assert_type(reply.choices[0].message.parsed, Answer | None)
+
+
+def provider_names() -> None:
+    from inferlink.providers import register_provider
+
+    InferenceClient(provider="groq", token="hf_x")
+    InferenceClient(provider="auto")
+    mine = register_provider("mine", base_url="https://mine.example", routes={"chat-completion": {"path": "/c"}})
+    InferenceClient(provider=mine)

@@ -2,7 +2,10 @@
 # change the spec and run `make generate`.
 """Where each task goes on each provider, and how the wire dialects translate bodies."""
 
-from typing import Any
+from typing import Any, Literal
+
+# The providers this version knows (plus "auto"); a provider registered at run time is a RegisteredProvider.
+ProviderName = Literal["auto", "baseten", "cerebras", "cohere", "deepinfra", "featherless-ai", "fireworks-ai", "groq", "hf-inference", "litellm", "llama.cpp", "novita", "nscale", "ollama", "openai", "ovhcloud", "publicai", "scaleway", "tgi", "together", "vllm", "zai-org"]
 
 PROVIDERS: dict[str, Any] = {'auto': {'name': 'auto',
           'base_url': 'https://router.huggingface.co',

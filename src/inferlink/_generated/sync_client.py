@@ -11,8 +11,12 @@ from inferlink._generated import _tasks
 from inferlink._generated._tables import DIALECTS, PROVIDERS
 
 if TYPE_CHECKING:
+    import httpx
     import PIL.Image
     from pydantic import BaseModel
+
+    from inferlink._generated._tables import ProviderName
+    from inferlink._routing import RegisteredProvider
 
     from inferlink._inputs import ContentInput
     from inferlink._stream import Stream
@@ -267,6 +271,28 @@ class InferenceClient(SyncClientBase):
 
     _providers = PROVIDERS
     _dialects = DIALECTS
+
+    def __init__(
+        self,
+        model: str | None = None,
+        *,
+        provider: ProviderName | RegisteredProvider | None = None,
+        token: str | None = None,
+        api_key: str | None = None,
+        base_url: str | None = None,
+        timeout: float | None = None,
+        headers: Mapping[str, str] | None = None,
+        bill_to: str | None = None,
+        max_retries: int = 2,
+        stream_idle_timeout: float | None = None,
+        phase_timeouts: httpx.Timeout | None = None,
+        provider_mapping: Mapping[str, Mapping[str, str]] | None = None,
+        http_client: httpx.Client | None = None,
+    ) -> None:
+        super().__init__(model, provider=provider, token=token, api_key=api_key, base_url=base_url, timeout=timeout,
+                         headers=headers, bill_to=bill_to, max_retries=max_retries,
+                         stream_idle_timeout=stream_idle_timeout, phase_timeouts=phase_timeouts,
+                         provider_mapping=provider_mapping, http_client=http_client)
 
     @property
     def chat(self) -> _Chat:
