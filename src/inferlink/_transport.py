@@ -44,11 +44,6 @@ class Deadline:
     def expired(self, where: str) -> InferenceTimeoutError:
         return InferenceTimeoutError(f"{where}: timed out after {self.seconds:g} s")
 
-    def check(self, where: str) -> None:
-        left = self.remaining()
-        if left is not None and left <= 0:
-            raise self.expired(where)
-
     def timeouts(self, where: str) -> dict[str, float | None]:
         """Per-phase timeouts for the next attempt: what is left of the budget, capped by the expert settings."""
         left = self.remaining()
