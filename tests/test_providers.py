@@ -3,6 +3,7 @@ directly with the provider's key), the Hub's model mapping, and where tokens may
 
 from __future__ import annotations
 
+import base64
 import json
 import logging
 from pathlib import Path
@@ -325,3 +326,37 @@ def test_registration_rejects_bad_definitions(kwargs: dict[str, Any], message: s
                                "routes": {"chat-completion": {"path": "/v1/chat/completions"}}, **kwargs}
     with pytest.raises(InvalidInputError, match=message):
         register_provider(options.pop("name"), **options)
+
+
+# --- images wrapped in JSON --------------------------------------------------------------------------------------------
+
+NSCALE_IMAGES = "https://router.huggingface.co/nscale/v1/images/generations"
+FLUX = {"black-forest-labs/FLUX.1-schnell": {"nscale": "black-forest-labs/FLUX.1-schnell"}}
+
+
+async def test_base64_image_as_bytes(mode: str, httpx_mock: HTTPXMock) -> None:
+    png = materialize({"$base64": "iVBORw0KGgoAAAANSUhEUgAAAAIAAAACCAIAAAD91JpzAAAAEElEQVR4nGP4z8AARAwQCgAf7gP9i18U1AAAAABJRU5ErkJggg=="})
+    httpx_mock.add_response(url=NSCALE_IMAGES, json={"data": [{"b64_json": base64.b64encode(png).decode()}]})
+    result = await run(mode, "text_to_image", ["a cat"], {"model": "black-forest-labs/FLUX.1-schnell",
+                                                          "output_type": "bytes"},
+                       provider="nscale", token=HF_TOKEN, provider_mapping=FLUX)
+    assert result == png
+    assert "size" not in json.loads(httpx_mock.get_requests()[0].content)  # no width/height: no size
+
+
+async def test_image_answer_without_an_image_is_a_response_error(mode: str, httpx_mock: HTTPXMock) -> None:
+    from inferlink import ResponseError
+
+    httpx_mock.add_response(url=NSCALE_IMAGES, json={"data": []})
+    with pytest.raises(ResponseError, match="base64"):
+        await run(mode, "text_to_image", ["a cat"], {"model": "black-forest-labs/FLUX.1-schnell",
+                                                     "output_type": "bytes"},
+                  provider="nscale", token=HF_TOKEN, provider_mapping=FLUX)
+
+
+async def test_image_settings_a_provider_has_no_field_for_are_refused(mode: str, httpx_mock: HTTPXMock) -> None:
+    with pytest.raises(InvalidInputError, match="guidance_scale"):
+        await run(mode, "text_to_image", ["a cat"], {"model": "black-forest-labs/FLUX.1-schnell",
+                                                     "guidance_scale": 3.5},
+                  provider="nscale", token=HF_TOKEN, provider_mapping=FLUX)
+    assert httpx_mock.get_requests() == []

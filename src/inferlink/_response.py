@@ -63,6 +63,14 @@ def parse(task: TaskSpec, variant: Variant, route: Route, dialects: Mapping[str,
     from pydantic import ValidationError
 
     if task.response_format == "bytes":
+        if route.dialect not in ("hf", "openai-chat"):  # the provider wraps the bytes in JSON (e.g. base64)
+            try:
+                unwrapped = remap(dialects[route.dialect]["response"], json.loads(content))
+            except ValueError as error:
+                raise _invalid(task, "response", content, f"invalid JSON: {error}") from None
+            if not isinstance(unwrapped, bytes):
+                raise _invalid(task, "response", content, "no base64 content where the provider puts it")
+            content = unwrapped
         return _image(task, content) if variant.decode == "image" else content
     adapter = task.adapter("OUTPUT_TYPE")
     native = route.dialect in ("hf", "openai-chat")
