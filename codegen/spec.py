@@ -15,7 +15,8 @@ COMMON_PREFIX = "common.json#/$defs/"
 TASK_KEYS = {"task", "method", "summary", "upstream", "input", "output", "stream_output", "$defs", "call",
              "response", "returns", "examples", "description", "aliases"}
 NORMALIZERS = {None, "first", "flatten", "listify", "matrix"}
-DIALECTS = {"hf", "openai-chat", "openai-completions", "openai-embeddings", "openai-images", "together-images"}
+DIALECTS = {"hf", "openai-chat", "openai-completions", "openai-embeddings", "openai-images", "together-images",
+            "openai-speech"}
 
 
 class SpecError(Exception):

@@ -52,7 +52,12 @@ def mode(request: pytest.FixtureRequest) -> str:
 async def test_route(provider: dict[str, Any], example: dict[str, Any], mode: str, httpx_mock: HTTPXMock) -> None:
     task = METHODS[example["task"]]
     token = HF_TOKEN if example["key"] == "hf" else PROVIDER_KEY
-    httpx_mock.add_response(url=example["request"]["url"], method="POST", json=example["response"]["json"])
+    response = example["response"]
+    if "json" in response:
+        httpx_mock.add_response(url=example["request"]["url"], method="POST", json=response["json"])
+    else:
+        httpx_mock.add_response(url=example["request"]["url"], method="POST",
+                                content=materialize(response["content"]), headers=response.get("headers", {}))
     args, kwargs = call_args(task, example["args"])
     result = await run(mode, task["method"], args, {**kwargs, "model": example["model"]}, provider=provider["name"],
                        token=token, provider_mapping={example["model"]: {provider["name"]: example["provider_id"]}})

@@ -63,7 +63,8 @@ def parse(task: TaskSpec, variant: Variant, route: Route, dialects: Mapping[str,
     from pydantic import ValidationError
 
     if task.response_format == "bytes":
-        if route.dialect not in ("hf", "openai-chat"):  # the provider wraps the bytes in JSON (e.g. base64)
+        wrapped = route.dialect not in ("hf", "openai-chat") and "response" in dialects[route.dialect]
+        if wrapped:  # the provider wraps the bytes in JSON (e.g. base64)
             try:
                 unwrapped = remap(dialects[route.dialect]["response"], json.loads(content))
             except ValueError as error:
