@@ -49,6 +49,9 @@ def is_model_class(value: object) -> bool:
     return isinstance(value, type) and hasattr(value, "model_json_schema") and hasattr(value, "model_validate_json")
 
 
+JSON_SCHEMA_STYLES = frozenset({"openai", "flat-json-schema", "json-object-schema", "tgi"})
+
+
 def json_schema_format(model: Any, style: str) -> dict[str, Any]:
     """A response_format asking for JSON that follows `model`'s schema, as the route's server spells it."""
     schema = model.model_json_schema()

@@ -21,6 +21,7 @@ from typing import Any, Literal
 
 from ._generated import _tasks
 from ._generated._tables import DIALECTS, PROVIDERS, ProviderName
+from ._request import JSON_SCHEMA_STYLES
 from ._routing import RegisteredProvider
 from ._task import TaskSpec
 from .errors import InvalidInputError
@@ -28,7 +29,6 @@ from .errors import InvalidInputError
 __all__ = ["ProviderName", "RegisteredProvider", "known_providers", "register_provider"]
 
 _ROUTE_KEYS = {"path", "dialect", "stream_path", "omit", "json_schema", "headers"}
-_JSON_SCHEMA_STYLES = {"openai", "flat-json-schema", "json-object-schema", "tgi"}
 _TASKS = {value.task for value in vars(_tasks).values() if isinstance(value, TaskSpec)}
 
 
@@ -63,8 +63,8 @@ def register_provider(name: str, *, base_url: str, routes: Mapping[str, Mapping[
         if route.get("dialect", "hf") not in {"hf", *DIALECTS}:
             raise InvalidInputError(f"{where}: route {task!r}: unknown dialect {route.get('dialect')!r}; "
                                     f"dialects: hf, {', '.join(sorted(DIALECTS))}")
-        if route.get("json_schema", "openai") not in _JSON_SCHEMA_STYLES:
-            raise InvalidInputError(f"{where}: route {task!r}: json_schema is one of {sorted(_JSON_SCHEMA_STYLES)}")
+        if route.get("json_schema", "openai") not in JSON_SCHEMA_STYLES:
+            raise InvalidInputError(f"{where}: route {task!r}: json_schema is one of {sorted(JSON_SCHEMA_STYLES)}")
         checked[task] = dict(route)
     PROVIDERS[name] = {"name": name, "base_url": base_url.rstrip("/"), "auth": auth,
                        "default_model": default_model, "routes": checked}
