@@ -19,7 +19,7 @@ import jinja2
 
 from codegen.models import generate_models, header
 from codegen.pytypes import py_type
-from codegen.spec import SPECS, Arg, Task, load_providers, load_tasks, schema_at
+from codegen.spec import SPECS, Arg, Task, load_dialects, load_flows, load_providers, load_tasks, schema_at
 
 ROOT = SPECS.parent
 OUT = ROOT / "src" / "inferlink" / "_generated"
@@ -152,7 +152,7 @@ def render(out: Path) -> dict[str, str]:
     """Write the generated tree into `out`; return the README task table too."""
     tasks = load_tasks()
     providers = load_providers()
-    dialects = json.loads((SPECS / "dialects.json").read_text())
+    dialects = load_dialects()
     env = _environment()
     out.mkdir(parents=True, exist_ok=True)
     (out / "types").mkdir(exist_ok=True)
@@ -169,9 +169,10 @@ def render(out: Path) -> dict[str, str]:
         "_tasks.py": env.get_template("tasks.py.jinja").render(
             header=header("specs/tasks/*.json"), tasks=tasks, methods=methods),
         "_tables.py": env.get_template("tables.py.jinja").render(
-            header=header("specs/providers/*.json and specs/dialects.json"),
+            header=header("specs/providers/*.json, specs/dialects.json and specs/flows.json"),
             providers={p["name"]: {k: v for k, v in p.items() if k not in ("description", "examples")}
-                       for p in providers}, dialects=dialects),
+                       for p in providers}, dialects=dialects,
+            flows={name: {k: v for k, v in flow.items() if k != "description"} for name, flow in load_flows().items()}),
     }
     client = env.get_template("client.py.jinja")
     for is_async, name in ((False, "sync_client.py"), (True, "async_client.py")):

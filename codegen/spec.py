@@ -15,8 +15,9 @@ COMMON_PREFIX = "common.json#/$defs/"
 TASK_KEYS = {"task", "method", "summary", "upstream", "input", "output", "stream_output", "$defs", "call",
              "response", "returns", "examples", "description", "aliases"}
 NORMALIZERS = {None, "first", "flatten", "listify", "matrix"}
-DIALECTS = {"hf", "openai-chat", "openai-completions", "openai-embeddings", "openai-images", "together-images",
-            "openai-speech"}
+ROUTE_KEYS = {"path", "dialect", "stream_path", "omit", "json_schema", "headers", "flow", "base_url", "router_query",
+              "version_path"}
+FLOW_KEYS = {"description", "id", "status", "done", "failed", "error", "poll", "result", "every"}
 
 
 class SpecError(Exception):
@@ -245,7 +246,25 @@ PROVIDER_KEYS = {"name", "description", "base_url", "router", "auth", "model_ids
 JSON_SCHEMA_STYLES = {"openai", "flat-json-schema", "json-object-schema", "tgi"}
 
 
+def load_dialects() -> dict[str, Any]:
+    return dict(json.loads((SPECS / "dialects.json").read_text()))
+
+
+def load_flows() -> dict[str, Any]:
+    file = SPECS / "flows.json"
+    flows = dict(json.loads(file.read_text()))
+    for name, flow in flows.items():
+        if set(flow) - FLOW_KEYS or not {"id", "status", "done", "failed", "poll", "every"} <= set(flow):
+            raise _fail(file, f"{name}: keys are {sorted(FLOW_KEYS)} (id, status, done, failed, poll, every needed)")
+        for step in ("poll", "result"):
+            if step in flow and len({"from", "path"} & set(flow[step])) != 1:
+                raise _fail(file, f"{name}/{step}: give the URL 'from' a path of the answer, or a 'path' template")
+    return flows
+
+
 def load_providers() -> list[dict[str, Any]]:
+    dialects = {"hf", *load_dialects()}
+    flows = load_flows()
     providers = []
     for file in sorted((SPECS / "providers").glob("*.json")):
         data = json.loads(file.read_text())
@@ -260,8 +279,12 @@ def load_providers() -> list[dict[str, Any]]:
         for task, route in data.get("routes", {}).items():
             if route.get("json_schema", "openai") not in JSON_SCHEMA_STYLES:
                 raise _fail(file, f"routes/{task}: unknown json_schema style {route['json_schema']!r}")
-            if route.get("dialect", "hf") not in DIALECTS:
+            if route.get("dialect", "hf") not in dialects:
                 raise _fail(file, f"routes/{task}: unknown dialect {route.get('dialect')!r}")
+            if set(route) - ROUTE_KEYS:
+                raise _fail(file, f"routes/{task}: unknown keys {sorted(set(route) - ROUTE_KEYS)}")
+            if "flow" in route and route["flow"] not in flows:
+                raise _fail(file, f"routes/{task}: unknown flow {route['flow']!r}")
         for i, example in enumerate(data.get("examples", [])):
             if example.get("task") not in data.get("routes", {}) or example.get("key") not in {"hf", "provider"}:
                 raise _fail(file, f"examples/{i}: task must be one of the routes and key 'hf' or 'provider'")

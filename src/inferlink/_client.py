@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Generic, Mapping, TypeVar
 
 import httpx
 
-from . import _inputs, _mapping, _request, _response, _routing
+from . import _inputs, _jobs, _mapping, _request, _response, _routing
 from ._stream import DONE, AsyncStream, Stream
 from ._retry import DEFAULT_MAX_RETRIES
 from ._deadline_socket import DeadlineBackend
@@ -86,6 +86,7 @@ def _check_call_settings(where: str, model: object, timeout: object, headers: ob
 class _ClientCore(ABC, Generic[H]):
     _providers: ClassVar[Mapping[str, Any]] = {}  # set by the generated subclass
     _dialects: ClassVar[Mapping[str, Any]] = {}
+    _flows: ClassVar[Mapping[str, Any]] = {}
 
     def __init__(
         self,
@@ -102,12 +103,14 @@ class _ClientCore(ABC, Generic[H]):
         stream_idle_timeout: float | None = None,
         phase_timeouts: httpx.Timeout | None = None,
         provider_mapping: Mapping[str, Mapping[str, str]] | None = None,
+        poll_interval: float | None = None,
         http_client: H | None = None,
     ) -> None:
         name = type(self).__name__
         _check_call_settings(name, model, timeout, headers, max_retries)
-        if stream_idle_timeout is not None:
-            _check_call_settings(name, None, stream_idle_timeout, None, None)
+        for setting in (stream_idle_timeout, poll_interval):
+            if setting is not None:
+                _check_call_settings(name, None, setting, None, None)
         if phase_timeouts is not None and not isinstance(phase_timeouts, httpx.Timeout):
             raise InvalidInputError(f"{name}(): phase_timeouts must be an httpx.Timeout")
         if token is not None and api_key is not None:
@@ -131,6 +134,7 @@ class _ClientCore(ABC, Generic[H]):
         self.max_retries = max_retries
         self.stream_idle_timeout = stream_idle_timeout
         self.phase_timeouts = phase_timeouts
+        self.poll_interval = poll_interval
         self._token = secret
         self._implicit_token: str | None = _UNREAD
         self._routes: dict[tuple[Any, ...], _routing.Route] = {}  # resolve() is pure: one answer per call shape
@@ -284,7 +288,7 @@ class _ClientCore(ABC, Generic[H]):
                      Deadline(self.timeout if timeout is None else timeout, self.phase_timeouts), extra_body, where,
                      self.max_retries if max_retries is None else max_retries, parse_into)
 
-    def _build(self, call: _Call, media: Mapping[str, _inputs.Media]) -> httpx.Request:
+    def _build(self, call: _Call, media: Mapping[str, _inputs.Media | str]) -> httpx.Request:
         content, content_type = _request.encode(call.task, call.route, call.body, media, call.extra_body,
                                                 self._dialects, call.ready)
         headers = {"content-type": content_type, **call.headers}
@@ -294,6 +298,22 @@ class _ClientCore(ABC, Generic[H]):
         if url is None:  # parsing a URL costs more than the rest of building the request
             url = self._urls[call.route.url] = httpx.URL(call.route.url)
         return self._http.build_request("POST", url, content=content, headers=headers)
+
+    def _job(self, call: _Call, content: bytes) -> _jobs.Steps | None:
+        """The flow that follows the provider's answer: polling a job, downloading the result; None: the answer
+        is the result."""
+        flow = self._flows[call.route.flow] if call.route.flow else None
+        download = self._dialects.get(call.route.dialect, {}).get("download")
+        if flow is None and download is None:
+            return None
+        return _jobs.run(call.route, flow, download, content, call.where, self.poll_interval)
+
+    def _job_result(self, call: _Call, done: tuple[Any, bytes | None]) -> Any:
+        return _response.parse_document(call.task, call.variant, call.route, self._dialects, *done)
+
+    def _passed_on(self, call: _Call, value: Any) -> bool:
+        """A URL input that the provider fetches itself: not downloaded here."""
+        return _inputs.is_remote(value) and _request.takes_urls(call.route, self._dialects)
 
     def _result(self, call: _Call, content: bytes) -> Any:
         result = _response.parse(call.task, call.variant, call.route, self._dialects, content)
@@ -419,6 +439,8 @@ class SyncClientBase(_ClientCore[httpx.Client]):
                 return self._call_on(provider, task, values, timeout=self._left(probe), provider_id=provider_id,
                                      **options)
             except FAILOVER as error:
+                if _jobs.SUBMITTED in getattr(error, "__notes__", ()):
+                    raise
                 logger.debug("%s: provider %s failed (%s); trying the next one", probe.where, provider, error)
                 failures.append((provider, error))
         raise self._failed_over(task, failures)
@@ -437,11 +459,16 @@ class SyncClientBase(_ClientCore[httpx.Client]):
                             stream=False)[1]
                 provider_id = _mapping.choose(self._remember(need[1], body), *need, task.task, task.method)
             call = self._plan(task, values, timeout=self._left(call), provider_id=provider_id, **options)
-        media = {path: self._load(value, call) for path, value in call.media.items()}
+        media = {path: value if self._passed_on(call, value) else self._load(value, call)
+                 for path, value in call.media.items()}
         response, content = send(self._http, self._build(call, media), call.deadline, call.where, call.max_retries,
                                  stream=call.variant.stream)
         if call.variant.stream:
             return Stream(self._stream_from(response, call), self._decoder(call), self, call.where)
+        steps = self._job(call, content)
+        if steps is not None:
+            return self._job_result(call, _jobs.drive(self._http, steps, call.route, call.headers, call.deadline,
+                                                      call.where, call.max_retries))
         return self._result(call, content)
 
 
@@ -513,6 +540,8 @@ class AsyncClientBase(_ClientCore[httpx.AsyncClient]):
                 return await self._call_on(provider, task, values, timeout=self._left(probe),
                                            provider_id=provider_id, **options)
             except FAILOVER as error:
+                if _jobs.SUBMITTED in getattr(error, "__notes__", ()):
+                    raise
                 logger.debug("%s: provider %s failed (%s); trying the next one", probe.where, provider, error)
                 failures.append((provider, error))
         raise self._failed_over(task, failures)
@@ -534,9 +563,14 @@ class AsyncClientBase(_ClientCore[httpx.AsyncClient]):
                 provider_id = _mapping.choose(self._remember(need[1], body), *need, task.task, task.method)
             call = self._plan(task, values, timeout=self._left(call), provider_id=provider_id, **options)
         async with within(call.deadline, call.where):
-            media = {path: await self._load(value, call) for path, value in call.media.items()}
+            media = {path: value if self._passed_on(call, value) else await self._load(value, call)
+                     for path, value in call.media.items()}
             response, content = await asend(self._http, self._build(call, media), call.deadline, call.where,
                                             call.max_retries, stream=call.variant.stream)
             if call.variant.stream:
                 return AsyncStream(self._stream_from(response, call), self._decoder(call), self, call.where)
+        steps = self._job(call, content)
+        if steps is not None:
+            return self._job_result(call, await _jobs.adrive(self._http, steps, call.route, call.headers,
+                                                             call.deadline, call.where, call.max_retries))
         return self._result(call, content)

@@ -107,7 +107,7 @@ def read_local(value: Any) -> Media:
         data = bytes(value)
         return Media(data, sniff(data))
     if isinstance(value, str) and value.startswith("data:"):
-        return _from_data_url(value)
+        return from_data_url(value)
     if isinstance(value, (str, os.PathLike)):
         data = Path(value).read_bytes()
         return Media(data, sniff(data) or _guess(os.fspath(value)))
@@ -123,7 +123,7 @@ def read_local(value: Any) -> Media:
     return Media(data, sniff(data) or (_guess(name) if isinstance(name, str) else None))
 
 
-def _from_data_url(url: str) -> Media:
+def from_data_url(url: str) -> Media:
     header, sep, payload = url.partition(",")
     if not sep:
         raise InvalidInputError("a data URL needs a ',' between its header and its content")

@@ -166,21 +166,58 @@ def validate(task: TaskSpec, body: dict[str, Any]) -> bytes | None:
     return None if task.media else data
 
 
-def encode(task: TaskSpec, route: Route, body: dict[str, Any], media: Mapping[str, _inputs.Media],
+def takes_urls(route: Route, dialects: Mapping[str, Any]) -> bool:
+    """Whether the route's API fetches media from a URL itself (so a URL input is passed on, not downloaded)."""
+    return bool(dialects.get(route.dialect, {}).get("media") == "data-url")
+
+
+def _media(content: _inputs.Media | str, style: str, dialect: Mapping[str, Any]) -> Any:
+    if isinstance(content, str):  # a URL the provider fetches itself
+        return content
+    if style == "data-url":
+        return content.data_url(dialect.get("default_mime", "application/octet-stream"))
+    return content if style == "file" else content.base64()
+
+
+def _multipart(fields: Mapping[str, Any]) -> tuple[bytes, str]:
+    import mimetypes
+
+    import httpx
+
+    data: dict[str, str] = {}
+    files: dict[str, tuple[str, bytes, str]] = {}
+    for key, value in fields.items():
+        if isinstance(value, _inputs.Media):
+            mime = value.mime or "application/octet-stream"
+            files[key] = (f"{key}{mimetypes.guess_extension(mime) or '.bin'}", value.data, mime)
+        elif isinstance(value, bool):
+            data[key] = "true" if value else "false"
+        else:
+            data[key] = value if isinstance(value, str) else json.dumps(value)
+    request = httpx.Request("POST", "http://multipart.invalid", data=data, files=files)
+    return request.read(), request.headers["content-type"]
+
+
+def encode(task: TaskSpec, route: Route, body: dict[str, Any], media: Mapping[str, _inputs.Media | str],
            extra_body: Mapping[str, Any] | None, dialects: Mapping[str, Any],
            ready: bytes | None) -> tuple[bytes, str]:
     """The request's content and content type in the route's dialect, binary inputs in place."""
-    if task.raw_body and route.dialect == "hf" and set(body) == {"inputs"} and "inputs" in media \
+    raw = media.get("inputs")
+    if task.raw_body and route.dialect == "hf" and set(body) == {"inputs"} and isinstance(raw, _inputs.Media) \
             and not extra_body:
-        content = media["inputs"]
-        return content.data, content.mime or "application/octet-stream"
+        return raw.data, raw.mime or "application/octet-stream"
     native = route.dialect in ("hf", "openai-chat")
     if ready is not None and native and not extra_body:
         return ready, "application/json"
-    for path, content in media.items():
-        put(body, path, content.base64())
+    dialect = dialects.get(route.dialect, {})
+    style = dialect.get("media", "base64")
+    for path, given in media.items():
+        put(body, path, _media(given, style, dialect))
     if not native:
-        body = remap(dialects[route.dialect]["request"], body, {"model": route.body_model})
+        version = (route.body_model or "").partition(":")[2] or None  # owner/name:version ids (replicate)
+        body = remap(dialect["request"], body, {"model": route.body_model, "version": version})
     if extra_body:
         merge(body, extra_body)
+    if style == "file":
+        return _multipart(body)
     return dumps(body), "application/json"

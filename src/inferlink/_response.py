@@ -96,6 +96,24 @@ def parse(task: TaskSpec, variant: Variant, route: Route, dialects: Mapping[str,
     return _pick(value, variant.pick)
 
 
+def parse_document(task: TaskSpec, variant: Variant, route: Route, dialects: Mapping[str, Any], doc: Any,
+                   download: bytes | None) -> Any:
+    """The typed result of a job: the dialect's `response` mapping over the provider's last JSON document, with the
+    downloaded result as "$download" (the whole result by default)."""
+    from pydantic import ValidationError
+
+    value = remap(dialects[route.dialect].get("response", {"": "$download"}), doc, {"download": download})
+    shown = json.dumps(doc).encode()
+    if task.response_format == "bytes":
+        if not isinstance(value, bytes):
+            raise _invalid(task, "result", shown, "no content where the provider puts it")
+        return _image(task, value) if variant.decode == "image" else value
+    try:
+        return _pick(task.adapter("OUTPUT_TYPE").validate_python(_normalize(task.normalize, value)), variant.pick)
+    except ValidationError as error:
+        raise _invalid(task, "result", shown, _summary(error)) from None
+
+
 def parse_structured(task: TaskSpec, variant: Variant, output: Any, model: Any, content: bytes) -> Any:
     """The reply with each message's content validated into `model`, as the variant's generic output type."""
     import importlib

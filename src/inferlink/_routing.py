@@ -29,6 +29,8 @@ class Route:
     auth: str = "bearer"  # "bearer" or "key": the word before the token in Authorization
     headers: tuple[tuple[str, str], ...] = ()  # headers the provider's route wants
     serverless: bool = False  # a provider's cloud: a call without any token cannot succeed
+    root: str = ""  # where the provider's API starts (the router's or its own): job polls go under it
+    flow: str | None = None  # the named job flow (specs/flows.json) that follows the submission
 
 
 def is_url(value: str | None) -> bool:
@@ -96,7 +98,7 @@ def resolve(providers: Mapping[str, Any], *, provider: str | None, client_model:
         raise InvalidInputError(f"{method}(): provider {name!r} does not serve {task!r}; providers that do: "
                                 f"{', '.join(serving) or 'none'}")
     routed = table.get("router") and via_router and base is None
-    root = f"{ROUTER}/{name}" if routed else base or table["base_url"]
+    root = f"{ROUTER}/{name}" if routed else base or spec.get("base_url") or table["base_url"]
     if root is None:
         raise InvalidInputError(f"{method}(): provider {name!r} needs base_url")
     serverless = "model_ids" in table  # a provider's cloud (local servers and hf-inference do not map ids)
@@ -104,10 +106,14 @@ def resolve(providers: Mapping[str, Any], *, provider: str | None, client_model:
         raise InvalidInputError(f"{method}(): no model; pass model='<org>/<name>' to the call or the client")
     target = provider_id or model_id
     path = spec.get("stream_path") if stream and spec.get("stream_path") else spec["path"]
+    if target and ":" in target and spec.get("version_path"):  # owner/name:version, e.g. on replicate
+        path = spec["version_path"]
     url = _join(root, path.replace("{model}", target or ""))
+    if routed and spec.get("router_query"):
+        url += "?" + spec["router_query"]
     return Route(name, url, spec.get("dialect", "hf"), is_hf_host(url), target or table.get("default_model"),
                  tuple(spec.get("omit", ())), spec.get("json_schema", "openai"), table.get("auth", "bearer"),
-                 tuple(spec.get("headers", {}).items()), serverless)
+                 tuple(spec.get("headers", {}).items()), serverless, root, spec.get("flow"))
 
 
 def service_url(providers: Mapping[str, Any], *, provider: str | None, client_model: str | None,

@@ -18,6 +18,7 @@ __all__ = [
     "InferenceError",
     "InferenceTimeoutError",
     "InvalidInputError",
+    "JobFailedError",
     "MissingDependencyError",
     "NotFoundError",
     "PermissionDeniedError",
@@ -78,6 +79,22 @@ class ProvidersFailedError(InferenceError):
     def __init__(self, message: str, *, failures: list[tuple[str, InferenceError]]) -> None:
         super().__init__(message)
         self.failures = failures
+
+
+class JobFailedError(InferenceError):
+    """A provider ran the submitted job (a queued or polled generation) and reports that it failed.
+
+    Attributes: ``provider``, ``job_id``, ``status`` (the provider's word, e.g. ``failed``), ``provider_message``
+    (the provider's own words) and ``payload`` (the provider's last JSON document about the job)."""
+
+    def __init__(self, message: str, *, provider: str | None, job_id: str | None, status: str | None,
+                 provider_message: str | None, payload: Any = None) -> None:
+        super().__init__(message)
+        self.provider = provider
+        self.job_id = job_id
+        self.status = status
+        self.provider_message = provider_message
+        self.payload = payload
 
 
 class StreamError(InferenceError):

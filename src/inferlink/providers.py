@@ -9,8 +9,10 @@
     InferenceClient(provider=my_llm, api_key="...").chat_completion(messages, model="my-model")
 
 A route is the same data as in specs/providers/*.json: `path` (with `{model}` where the model id goes), `dialect`
-(`hf`, `openai-chat`, `openai-completions`, `openai-embeddings`), and optionally `stream_path`, `omit`,
-`json_schema` and `headers`. Any OpenAI-compatible service works this way with no code.
+(`hf`, `openai-chat`, `openai-completions`, `openai-embeddings`, or any other of specs/dialects.json), and
+optionally `stream_path`, `omit`, `json_schema`, `headers`, `base_url` (this route's own), `version_path` and
+`flow` (a job flow of specs/flows.json, for APIs that answer with a job to poll). Any OpenAI-compatible service
+works this way with no code.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from collections.abc import Mapping
 from typing import Any, Literal
 
 from ._generated import _tasks
-from ._generated._tables import DIALECTS, PROVIDERS, ProviderName
+from ._generated._tables import DIALECTS, FLOWS, PROVIDERS, ProviderName
 from ._request import JSON_SCHEMA_STYLES
 from ._routing import RegisteredProvider
 from ._task import TaskSpec
@@ -28,7 +30,7 @@ from .errors import InvalidInputError
 
 __all__ = ["ProviderName", "RegisteredProvider", "known_providers", "register_provider"]
 
-_ROUTE_KEYS = {"path", "dialect", "stream_path", "omit", "json_schema", "headers"}
+_ROUTE_KEYS = {"path", "dialect", "stream_path", "omit", "json_schema", "headers", "flow", "base_url", "version_path"}
 _TASKS = {value.task for value in vars(_tasks).values() if isinstance(value, TaskSpec)}
 
 
@@ -63,6 +65,9 @@ def register_provider(name: str, *, base_url: str, routes: Mapping[str, Mapping[
         if route.get("dialect", "hf") not in {"hf", *DIALECTS}:
             raise InvalidInputError(f"{where}: route {task!r}: unknown dialect {route.get('dialect')!r}; "
                                     f"dialects: hf, {', '.join(sorted(DIALECTS))}")
+        if "flow" in route and route["flow"] not in FLOWS:
+            raise InvalidInputError(f"{where}: route {task!r}: unknown flow {route['flow']!r}; flows: "
+                                    f"{', '.join(sorted(FLOWS))}")
         if route.get("json_schema", "openai") not in JSON_SCHEMA_STYLES:
             raise InvalidInputError(f"{where}: route {task!r}: json_schema is one of {sorted(JSON_SCHEMA_STYLES)}")
         checked[task] = dict(route)

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any, Literal, Mapping, Sequence, TypeVar, cast
 
 from inferlink._client import SyncClientBase
 from inferlink._generated import _tasks
-from inferlink._generated._tables import DIALECTS, PROVIDERS
+from inferlink._generated._tables import DIALECTS, FLOWS, PROVIDERS
 
 if TYPE_CHECKING:
     import httpx
@@ -264,6 +264,8 @@ class InferenceClient(SyncClientBase):
         phase_timeouts: An `httpx.Timeout` capping each phase (connect, read, write, pool) below `timeout`.
         provider_mapping: Your own `{hub model id: {provider: provider's model id}}`, used before the Hub's mapping
             (also read from the JSON file named by INFERLINK_PROVIDER_MAPPING).
+        poll_interval: Seconds between two polls of a provider's job (queued image and video generation); the
+            default is each provider's own pace. Polling stops at `timeout`.
         headers: HTTP headers sent with every call.
         bill_to: Organization billed for Hugging Face calls (`X-HF-Bill-To`); sent to Hugging Face hosts only.
         http_client: An `httpx.Client` to send with (yours to close).
@@ -271,6 +273,7 @@ class InferenceClient(SyncClientBase):
 
     _providers = PROVIDERS
     _dialects = DIALECTS
+    _flows = FLOWS
 
     def __init__(
         self,
@@ -287,12 +290,13 @@ class InferenceClient(SyncClientBase):
         stream_idle_timeout: float | None = None,
         phase_timeouts: httpx.Timeout | None = None,
         provider_mapping: Mapping[str, Mapping[str, str]] | None = None,
+        poll_interval: float | None = None,
         http_client: httpx.Client | None = None,
     ) -> None:
         super().__init__(model, provider=provider, token=token, api_key=api_key, base_url=base_url, timeout=timeout,
                          headers=headers, bill_to=bill_to, max_retries=max_retries,
                          stream_idle_timeout=stream_idle_timeout, phase_timeouts=phase_timeouts,
-                         provider_mapping=provider_mapping, http_client=http_client)
+                         provider_mapping=provider_mapping, poll_interval=poll_interval, http_client=http_client)
 
     @property
     def chat(self) -> _Chat:

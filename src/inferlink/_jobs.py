@@ -1,0 +1,230 @@
+"""Jobs that outlive the request that starts them. Some providers answer a submission with a job to poll (fal-ai's
+queue, replicate's predictions, together's videos, wavespeed's tasks, z.ai's async results), and media results come
+back as the URL of a file to download. The flows are data (specs/flows.json); `run` follows one without doing any
+I/O: it yields each GET and each pause it needs and is sent the bodies, so the sync and async clients share it, and
+the async client pauses with asyncio.sleep."""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Generator, Mapping
+from urllib.parse import urlsplit
+
+from ._dialects import found, formatted, get_path
+from ._inputs import from_data_url
+from ._transport import Deadline, asend, send, within
+from .errors import HTTPError, InferenceError, InferenceTimeoutError, InvalidInputError, JobFailedError, ResponseError
+
+if TYPE_CHECKING:
+    import httpx
+
+    from ._routing import Route
+
+# Added to an error raised once a job was submitted: provider="auto" must not submit the same work elsewhere.
+SUBMITTED = "inferlink: raised after the provider accepted the job, so it was not resubmitted to another provider"
+_MARGIN = 0.05  # the last poll starts this long before the deadline, not after it
+
+
+@dataclass(frozen=True, slots=True)
+class Fetch:
+    """GET `url`. `authorized`: the URL is on the call's own API, so it gets the call's headers (its token); other
+    hosts (result CDNs) get none. `result`: an error status here means the job failed."""
+
+    url: str
+    authorized: bool
+    what: str
+    note: str
+    result: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Pause:
+    seconds: float
+    note: str
+
+
+Steps = Generator["Fetch | Pause", bytes, "tuple[Any, bytes | None]"]
+
+
+def _shown(doc: Any) -> str:
+    text = json.dumps(doc, ensure_ascii=False)
+    return text if len(text) <= 300 else text[:297] + "..."
+
+
+def _document(content: bytes, where: str, what: str) -> Any:
+    try:
+        return json.loads(content)
+    except ValueError as error:
+        shown = content[:300].decode("utf-8", "replace")
+        raise ResponseError(f"{where}: the {what} is not JSON ({error}); it began with: {shown!r}",
+                            body=content) from None
+
+
+def _message(value: Any) -> str | None:
+    if isinstance(value, dict):
+        value = value.get("message") or value.get("detail") or value.get("msg") or json.dumps(value)
+    return str(value) if value else None
+
+
+def _url(route: Route, spec: Mapping[str, Any], doc: Any, where: str) -> str:
+    """A URL of the job's API. A URL the provider gave keeps only its path, under the call's root, so that a call
+    through the Hugging Face router keeps going through it (and the router's token never meets another host)."""
+    if "from" in spec:
+        given = get_path(doc, spec["from"])
+        path = urlsplit(given).path if isinstance(given, str) else None
+    else:
+        template = formatted(spec["path"], doc)
+        path = template if isinstance(template, str) else None
+    if not path:
+        raise ResponseError(f"{where}: {route.provider}'s answer does not say where to follow the job "
+                            f"({spec.get('from') or spec.get('path')}); it was: {_shown(doc)}")
+    query = urlsplit(route.url).query
+    return f"{route.root.rstrip('/')}{path}{spec.get('suffix', '')}{'?' + query if query else ''}"
+
+
+def _same_origin(url: str, root: str) -> bool:
+    a, b = urlsplit(url), urlsplit(root)
+    return (a.scheme, a.netloc) == (b.scheme, b.netloc)
+
+
+def _poll(route: Route, flow: Mapping[str, Any], doc: Any, where: str, interval: float | None) -> Steps:
+    job_id = get_path(doc, flow["id"])
+    if not found(job_id):
+        raise ResponseError(f"{where}: {route.provider} accepted the request but its answer has no job id "
+                            f"({flow['id']}): {_shown(doc)}")
+    job = f"{route.provider} job {str(job_id)!r}"
+    status_url = _url(route, flow["poll"], doc, where)
+    result_url = _url(route, flow["result"], doc, where) if "result" in flow else None
+    every = flow["every"] if interval is None else interval
+    while True:
+        status = get_path(doc, flow["status"])
+        failure = _message(get_path(doc, flow["error"])) if "error" in flow else None
+        if status in flow["failed"] or failure:
+            raise JobFailedError(f"{where}: {job} failed ({status}): {failure or 'no reason given'}",
+                                 provider=route.provider, job_id=str(job_id), status=str(status),
+                                 provider_message=failure, payload=doc)
+        if status in flow["done"]:
+            break
+        if not found(status):
+            raise ResponseError(f"{where}: {job}'s status is missing ({flow['status']}): {_shown(doc)}")
+        note = f"{job} was still {status} (status URL: {status_url.split('?')[0]})"
+        yield Pause(every, note)
+        doc = _document((yield Fetch(status_url, True, "job status", note)), where, f"status of {job}")
+    if result_url is None:
+        return doc, None
+    note = f"{job} had finished; its result was being fetched from {result_url.split('?')[0]}"
+    return _document((yield Fetch(result_url, True, "job result", note, result=True)), where,
+                     f"result of {job}"), None
+
+
+def run(route: Route, flow: Mapping[str, Any] | None, download: Any, first: bytes, where: str,
+        interval: float | None) -> Steps:
+    """Follow the job that the provider's answer `first` starts. Returns the provider's last JSON document and,
+    when the dialect says where the result's URL is (`download`), the downloaded result."""
+    doc = _document(first, where, "provider's answer")
+    if flow is not None:
+        doc, _ = yield from _poll(route, flow, doc, where, interval)
+    if download is None:
+        return doc, None
+    url = get_path(doc, download)
+    if not isinstance(url, str) or not url:
+        raise ResponseError(f"{where}: {route.provider}'s answer has no result URL ({download}): {_shown(doc)}")
+    if url.startswith("data:"):  # the result inline (fal-ai's sync_mode)
+        try:
+            return doc, from_data_url(url).data
+        except InvalidInputError as error:
+            raise ResponseError(f"{where}: {route.provider}'s result is a broken data URL: {error}") from None
+    note = f"the result was being downloaded from {url.split('?')[0]}"
+    return doc, (yield Fetch(url, _same_origin(url, route.root), "result download", note))
+
+
+def _request(http: httpx.Client | httpx.AsyncClient, step: Fetch, headers: Mapping[str, str]) -> httpx.Request:
+    return http.build_request("GET", step.url, headers=headers if step.authorized else {})
+
+
+def _advance(steps: Steps, reply: bytes | None) -> tuple[Fetch | Pause | None, Any]:
+    """The flow's next step, or (None, what it returned)."""
+    try:
+        return steps.send(reply), None  # type: ignore[arg-type]  # None starts the generator
+    except StopIteration as done:
+        return None, done.value
+
+
+def _wait(step: Pause, deadline: Deadline, where: str) -> float:
+    left = deadline.remaining()
+    if left is None:
+        return step.seconds
+    if left <= _MARGIN:
+        raise deadline.expired(where)
+    return min(step.seconds, left - _MARGIN)
+
+
+def _failed(error: HTTPError, where: str, provider: str | None) -> JobFailedError:
+    message = error.server_message or f"HTTP {error.status_code}"
+    return JobFailedError(f"{where}: the {provider} job failed (its result is HTTP {error.status_code}): {message}",
+                          provider=provider, job_id=None, status=str(error.status_code),
+                          provider_message=error.server_message)
+
+
+def _submitted(error: InferenceError, note: str) -> InferenceError:
+    if isinstance(error, InferenceTimeoutError) and note:
+        error = InferenceTimeoutError(f"{error}; {note}")
+    error.add_note(SUBMITTED)
+    return error
+
+
+def drive(http: httpx.Client, steps: Steps, route: Route, headers: Mapping[str, str], deadline: Deadline,
+          where: str, max_retries: int) -> tuple[Any, bytes | None]:
+    """Run a flow with the sync client's connections (time.sleep between polls)."""
+    reply: bytes | None = None
+    note = ""
+    try:
+        while True:
+            step, result = _advance(steps, reply)
+            if step is None:
+                return result  # type: ignore[no-any-return]
+            note = step.note
+            if isinstance(step, Pause):
+                time.sleep(_wait(step, deadline, where))
+                reply = b""
+                continue
+            try:
+                reply = send(http, _request(http, step, headers), deadline, f"{where} {step.what}", max_retries,
+                             stream=False)[1]
+            except HTTPError as error:
+                if not step.result:
+                    raise
+                raise _failed(error, where, route.provider) from error
+    except InferenceError as error:
+        raise _submitted(error, note) from error.__cause__
+
+
+async def adrive(http: httpx.AsyncClient, steps: Steps, route: Route, headers: Mapping[str, str],
+                 deadline: Deadline, where: str, max_retries: int) -> tuple[Any, bytes | None]:
+    """Run a flow with the async client's connections (asyncio.sleep between polls: the loop runs on)."""
+    import asyncio
+
+    reply: bytes | None = None
+    note = ""
+    try:
+        async with within(deadline, where):
+            while True:
+                step, result = _advance(steps, reply)
+                if step is None:
+                    return result  # type: ignore[no-any-return]
+                note = step.note
+                if isinstance(step, Pause):
+                    await asyncio.sleep(_wait(step, deadline, where))
+                    reply = b""
+                    continue
+                try:
+                    reply = (await asend(http, _request(http, step, headers), deadline, f"{where} {step.what}",
+                                         max_retries, stream=False))[1]
+                except HTTPError as error:
+                    if not step.result:
+                        raise
+                    raise _failed(error, where, route.provider) from error
+    except InferenceError as error:
+        raise _submitted(error, note) from error.__cause__
