@@ -4,8 +4,10 @@ directly with the provider's key), the Hub's model mapping, and where tokens may
 from __future__ import annotations
 
 import base64
+import email.policy
 import json
 import logging
+from email.parser import BytesParser
 from pathlib import Path
 from typing import Any
 
@@ -48,26 +50,59 @@ def mode(request: pytest.FixtureRequest) -> str:
     return str(request.param)
 
 
+def mock(httpx_mock: HTTPXMock, url: str, method: str, response: dict[str, Any]) -> None:
+    if "json" in response:
+        httpx_mock.add_response(url=url, method=method, json=response["json"], status_code=response.get("status", 200))
+    else:
+        httpx_mock.add_response(url=url, method=method, content=materialize(response["content"]),
+                                headers=response.get("headers", {}), status_code=response.get("status", 200))
+
+
+def multipart(request: httpx.Request) -> dict[str, Any]:
+    """A multipart/form-data body in the examples' notation: fields as text, files with name, type and content."""
+    message = BytesParser(policy=email.policy.default).parsebytes(
+        f"Content-Type: {request.headers['content-type']}\r\n\r\n".encode() + request.content)
+    fields: dict[str, Any] = {}
+    for part in message.iter_parts():
+        name = part.get_param("name", header="content-disposition")
+        payload = part.get_payload(decode=True)
+        if part.get_filename():
+            fields[name] = {"filename": part.get_filename(), "content_type": part.get_content_type(),
+                            "$base64": base64.b64encode(payload).decode()}
+        else:
+            fields[name] = payload.decode()
+    return fields
+
+
 @pytest.mark.parametrize(("provider", "example"), CASES, ids=IDS)
 async def test_route(provider: dict[str, Any], example: dict[str, Any], mode: str, httpx_mock: HTTPXMock) -> None:
+    """The exact submission, then each GET of the job that follows it (polls, result, download), then the typed
+    result. A token goes only where the example says (the call's own API), never to a result's host."""
     task = METHODS[example["task"]]
     token = HF_TOKEN if example["key"] == "hf" else PROVIDER_KEY
-    response = example["response"]
-    if "json" in response:
-        httpx_mock.add_response(url=example["request"]["url"], method="POST", json=response["json"])
-    else:
-        httpx_mock.add_response(url=example["request"]["url"], method="POST",
-                                content=materialize(response["content"]), headers=response.get("headers", {}))
+    mock(httpx_mock, example["request"]["url"], "POST", example["response"])
+    follow = example.get("follow", [])
+    for step in follow:
+        mock(httpx_mock, step["url"], "GET", step["response"])
     args, kwargs = call_args(task, example["args"])
     result = await run(mode, task["method"], args, {**kwargs, "model": example["model"]}, provider=provider["name"],
-                       token=token, provider_mapping={example["model"]: {provider["name"]: example["provider_id"]}})
-    (request,) = httpx_mock.get_requests()
-    assert json.loads(request.content) == example["request"]["json"]
-    assert request.headers["authorization"] == f"Bearer {token}"
+                       token=token, provider_mapping={example["model"]: {provider["name"]: example["provider_id"]}},
+                       poll_interval=0.001)
+    request, *gets = httpx_mock.get_requests()
+    if "multipart" in example["request"]:
+        assert multipart(request) == example["request"]["multipart"]
+    else:
+        assert json.loads(request.content) == example["request"]["json"]
+    scheme = "Key" if provider.get("auth") == "key" and example["key"] == "provider" else "Bearer"
+    assert request.headers["authorization"] == f"{scheme} {token}"
     for name, value in example["request"].get("headers", {}).items():
         assert request.headers[name] == value
-    if example["key"] == "provider":
-        assert HF_TOKEN not in str(request.headers)
+    assert [str(get.url) for get in gets] == [step["url"] for step in follow]
+    for get, step in zip(gets, follow):
+        assert get.headers.get("authorization") == (f"{scheme} {token}" if step["auth"] else None), step["url"]
+    for sent in (request, *gets):
+        if example["key"] == "provider":
+            assert HF_TOKEN not in str(sent.headers)
     assert jsonable(result) == example["result"]
 
 

@@ -171,7 +171,8 @@ class _ClientCore(ABC, Generic[H]):
             token = self._implicit()
         headers = dict(route.headers)
         if token:
-            headers["authorization"] = f"{'Key' if route.auth == 'key' else 'Bearer'} {token}"
+            scheme = "Key" if route.auth == "key" and not route.hf_hosted else "Bearer"  # the router takes Bearer
+            headers["authorization"] = f"{scheme} {token}"
         if self.bill_to and route.hf_hosted:
             headers["x-hf-bill-to"] = self.bill_to
         return headers

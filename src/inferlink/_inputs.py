@@ -62,9 +62,6 @@ class Media:
     def base64(self) -> str:
         return base64.b64encode(self.data).decode("ascii")
 
-    def data_url(self, default_mime: str = "application/octet-stream") -> str:
-        return f"data:{self.mime or default_mime};base64,{self.base64()}"
-
 
 def is_remote(value: object) -> bool:
     return isinstance(value, str) and value.startswith(("http://", "https://"))

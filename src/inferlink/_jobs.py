@@ -63,6 +63,8 @@ def _document(content: bytes, where: str, what: str) -> Any:
 
 
 def _message(value: Any) -> str | None:
+    if not found(value):
+        return None
     if isinstance(value, dict):
         value = value.get("message") or value.get("detail") or value.get("msg") or json.dumps(value)
     return str(value) if value else None

@@ -174,8 +174,9 @@ def takes_urls(route: Route, dialects: Mapping[str, Any]) -> bool:
 def _media(content: _inputs.Media | str, style: str, dialect: Mapping[str, Any]) -> Any:
     if isinstance(content, str):  # a URL the provider fetches itself
         return content
-    if style == "data-url":
-        return content.data_url(dialect.get("default_mime", "application/octet-stream"))
+    if style == "data-url":  # some APIs accept only their own names of a MIME type
+        mime = content.mime or dialect.get("default_mime", "application/octet-stream")
+        return f"data:{dialect.get('mime_aliases', {}).get(mime, mime)};base64,{content.base64()}"
     return content if style == "file" else content.base64()
 
 
