@@ -64,8 +64,9 @@ def multipart(request: httpx.Request) -> dict[str, Any]:
         f"Content-Type: {request.headers['content-type']}\r\n\r\n".encode() + request.content)
     fields: dict[str, Any] = {}
     for part in message.iter_parts():
-        name = part.get_param("name", header="content-disposition")
+        name = str(part.get_param("name", header="content-disposition"))
         payload = part.get_payload(decode=True)
+        assert isinstance(payload, bytes)
         if part.get_filename():
             fields[name] = {"filename": part.get_filename(), "content_type": part.get_content_type(),
                             "$base64": base64.b64encode(payload).decode()}
