@@ -216,6 +216,11 @@ class _ClientCore(ABC, Generic[H]):
                                            headers={"authorization": f"Bearer {token}"} if token else {})
         return self._hub_mapping.get((token, model_id)), request
 
+    def _known_entries(self, model_id: str) -> tuple[list[_mapping.Entry] | None, httpx.Request]:
+        """As _entries, but a model the caller's own mapping names needs no Hub lookup (offline, pinned use)."""
+        entries, request = self._entries(model_id)
+        return ([] if self._user_mapping.get(model_id) else entries), request
+
     def _failed_over(self, task: TaskSpec, failures: list[tuple[str, InferenceError]]) -> InferenceError:
         tried = "; ".join(f"{provider}: {error}" for provider, error in failures)
         return ProvidersFailedError(f"{task.method}(): every provider failed ({tried})", failures=failures)
@@ -232,12 +237,12 @@ class _ClientCore(ABC, Generic[H]):
         return None, request
 
     @staticmethod
-    def _left(call: _Call) -> float | None:
-        """What remains of the call's budget, for the rest of the call."""
+    def _left(call: _Call) -> Deadline:
+        """The call's deadline, for the rest of the call (which it bounds as a whole)."""
         left = call.deadline.remaining()
         if left is not None and left <= 0:
             raise call.deadline.expired(call.where)
-        return left
+        return call.deadline
 
     def _remember(self, model_id: str, body: bytes) -> list[_mapping.Entry]:
         entries = _mapping.parse(body, model_id)
@@ -245,9 +250,9 @@ class _ClientCore(ABC, Generic[H]):
         return entries
 
     def _plan(self, task: TaskSpec, values: Mapping[str, Any], *, model: str | None,
-              extra_body: Mapping[str, Any] | None, headers: Mapping[str, str] | None, timeout: float | None,
-              max_retries: int | None, flags: Mapping[str, Any], provider: str | None,
-              provider_id: str | None = None) -> _Call:
+              extra_body: Mapping[str, Any] | None, headers: Mapping[str, str] | None,
+              timeout: float | Deadline | None, max_retries: int | None, flags: Mapping[str, Any],
+              provider: str | None, provider_id: str | None = None) -> _Call:
         if self._closed:
             raise ClientClosedError(f"{task.method}(): this client is closed; create a new one")
         where = f"{task.method}()"
@@ -256,7 +261,11 @@ class _ClientCore(ABC, Generic[H]):
             _response.require_pillow(task.method)
         if extra_body is not None and not isinstance(extra_body, Mapping):
             raise InvalidInputError(f"{where}: extra_body must be a mapping, got {type(extra_body).__name__}")
-        _check_call_settings(task.method, model, timeout, headers, max_retries)
+        if isinstance(timeout, Deadline):  # the rest of a call that began earlier
+            deadline = timeout
+        else:
+            _check_call_settings(task.method, model, timeout, headers, max_retries)
+            deadline = Deadline(self.timeout if timeout is None else timeout, self.phase_timeouts)
         via_router = self._hf_token() is not None
         key = (task.task, provider, self.model, model, self.base_url, variant.stream, provider_id, via_router)
         route = self._routes.get(key)
@@ -286,7 +295,7 @@ class _ClientCore(ABC, Generic[H]):
                                     f"through the Hugging Face router) or {route.provider}'s own key (sent to it "
                                     f"directly); pass token=... or set HF_TOKEN")
         return _Call(task, variant, route, body, ready, media, all_headers,
-                     Deadline(self.timeout if timeout is None else timeout, self.phase_timeouts), extra_body, where,
+                     deadline, extra_body, where,
                      self.max_retries if max_retries is None else max_retries, parse_into)
 
     def _build(self, call: _Call, media: Mapping[str, _inputs.Media | str]) -> httpx.Request:
@@ -429,7 +438,7 @@ class SyncClientBase(_ClientCore[httpx.Client]):
         if model_id is None:
             return self._call_on(self.provider, task, values, timeout=timeout, **options)
         probe = self._plan(task, values, timeout=timeout, provider="hf-inference", **options)  # checks, sends nothing
-        entries, lookup = self._entries(model_id)
+        entries, lookup = self._known_entries(model_id)
         if entries is None:
             body = send(self._http, lookup, probe.deadline, f"{probe.where} model mapping", probe.max_retries,
                         stream=False)[1]
@@ -447,8 +456,9 @@ class SyncClientBase(_ClientCore[httpx.Client]):
         raise self._failed_over(task, failures)
 
     def _call_on(self, provider: str | None, task: TaskSpec, values: Mapping[str, Any], *, model: str | None,
-                 extra_body: Mapping[str, Any] | None, headers: Mapping[str, str] | None, timeout: float | None,
-                 max_retries: int | None, flags: Mapping[str, Any], provider_id: str | None = None) -> Any:
+                 extra_body: Mapping[str, Any] | None, headers: Mapping[str, str] | None,
+                 timeout: float | Deadline | None, max_retries: int | None, flags: Mapping[str, Any],
+                 provider_id: str | None = None) -> Any:
         options: dict[str, Any] = {"model": model, "extra_body": extra_body, "headers": headers,
                                    "max_retries": max_retries, "flags": flags, "provider": provider}
         call = self._plan(task, values, timeout=timeout, provider_id=provider_id, **options)  # checks everything
@@ -529,7 +539,7 @@ class AsyncClientBase(_ClientCore[httpx.AsyncClient]):
         if model_id is None:
             return await self._call_on(self.provider, task, values, timeout=timeout, **options)
         probe = self._plan(task, values, timeout=timeout, provider="hf-inference", **options)  # checks, sends nothing
-        entries, lookup = self._entries(model_id)
+        entries, lookup = self._known_entries(model_id)
         if entries is None:
             async with within(probe.deadline, probe.where):
                 body = (await asend(self._http, lookup, probe.deadline, f"{probe.where} model mapping",
@@ -549,7 +559,7 @@ class AsyncClientBase(_ClientCore[httpx.AsyncClient]):
 
     async def _call_on(self, provider: str | None, task: TaskSpec, values: Mapping[str, Any], *,
                        model: str | None, extra_body: Mapping[str, Any] | None, headers: Mapping[str, str] | None,
-                       timeout: float | None, max_retries: int | None, flags: Mapping[str, Any],
+                       timeout: float | Deadline | None, max_retries: int | None, flags: Mapping[str, Any],
                        provider_id: str | None = None) -> Any:
         options: dict[str, Any] = {"model": model, "extra_body": extra_body, "headers": headers,
                                    "max_retries": max_retries, "flags": flags, "provider": provider}

@@ -170,9 +170,11 @@ def _failed(error: HTTPError, where: str, provider: str | None) -> JobFailedErro
                           provider_message=error.server_message)
 
 
-def _submitted(error: InferenceError, note: str) -> InferenceError:
+def _submitted(error: InferenceError, note: str, where: str) -> InferenceError:
     if isinstance(error, InferenceTimeoutError) and note:
         error = InferenceTimeoutError(f"{error}; {note}")
+    elif note:
+        error.add_note(f"{where}: {note}")
     error.add_note(SUBMITTED)
     return error
 
@@ -200,7 +202,7 @@ def drive(http: httpx.Client, steps: Steps, route: Route, headers: Mapping[str, 
                     raise
                 raise _failed(error, where, route.provider) from error
     except InferenceError as error:
-        raise _submitted(error, note) from error.__cause__
+        raise _submitted(error, note, where) from error.__cause__
 
 
 async def adrive(http: httpx.AsyncClient, steps: Steps, route: Route, headers: Mapping[str, str],
@@ -229,4 +231,4 @@ async def adrive(http: httpx.AsyncClient, steps: Steps, route: Route, headers: M
                         raise
                     raise _failed(error, where, route.provider) from error
     except InferenceError as error:
-        raise _submitted(error, note) from error.__cause__
+        raise _submitted(error, note, where) from error.__cause__

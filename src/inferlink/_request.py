@@ -190,7 +190,8 @@ def _multipart(fields: Mapping[str, Any]) -> tuple[bytes, str]:
     for key, value in fields.items():
         if isinstance(value, _inputs.Media):
             mime = value.mime or "application/octet-stream"
-            files[key] = (f"{key}{mimetypes.guess_extension(mime) or '.bin'}", value.data, mime)
+            extension = mimetypes.guess_extension(mime) or "." + mime.rpartition("/")[2].removeprefix("x-")
+            files[key] = (f"{key}{extension}", value.data, mime)
         elif isinstance(value, bool):
             data[key] = "true" if value else "false"
         else:
