@@ -132,6 +132,17 @@ async def test_a_job_still_running_at_the_deadline_times_out_naming_it(flow: str
     assert len(httpx_mock.get_requests()) >= 4  # polled at the pace asked for, until the deadline
 
 
+async def test_an_empty_error_object_is_no_failure(mode: str, httpx_mock: HTTPXMock) -> None:
+    _, method, arg, model_id, url, submitted, status_url, _, _ = FAILURES["together-video"]
+    empty = {"message": None, "code": None}
+    httpx_mock.add_response(url=url, method="POST", json={**submitted, "status": "in_progress", "error": empty})
+    httpx_mock.add_response(url=status_url, method="GET", json={
+        "id": "vid-1", "status": "completed", "error": empty, "info": {"errors": []},
+        "outputs": {"video_url": "https://api.together.ai/shrt/v.mp4"}})
+    httpx_mock.add_response(url="https://api.together.ai/shrt/v.mp4", method="GET", content=VIDEO)
+    assert await call(mode, method, arg, **options("together", model_id)) == VIDEO
+
+
 async def test_an_error_status_on_the_result_means_the_job_failed(mode: str, httpx_mock: HTTPXMock) -> None:
     _, method, arg, model_id, url, submitted, status_url, _, _ = FAILURES["fal-queue"]
     httpx_mock.add_response(url=url, method="POST", json=submitted)
@@ -290,6 +301,7 @@ def test_remap_alternatives_spread_lists_objects_and_each() -> None:
         "prompt": "x", "image_size": {"width": 8}, "seed": 1, "both": ["x", 1],
         "frame": {"image": "x", "frame": "first"}, "chunks": [{"text": "a", "timestamp": [0.0, 1.5]}], "text": "hi"}
     assert remap({"text": ["output.transcription", "output"]}, {"output": "plain"}) == {"text": "plain"}
+    assert remap({"n": {"path": "n", "join": ", "}}, {"n": ["blurry", "text"]}) == {"n": "blurry, text"}
 
 
 def test_remap_model_conditions_variables_and_encoding() -> None:

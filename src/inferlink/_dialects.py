@@ -85,6 +85,8 @@ def _value(spec: Any, source: Any, variables: Mapping[str, Any]) -> Any:
             return base64.b64decode(value, validate=True)
         except (binascii.Error, ValueError):
             return _MISSING
+    if "join" in spec and isinstance(value, list):
+        return spec["join"].join(str(item) for item in value)
     if spec.get("encode") == "base64" and isinstance(value, (bytes, bytearray)):
         return base64.b64encode(value).decode("ascii")
     return value

@@ -65,8 +65,12 @@ def _document(content: bytes, where: str, what: str) -> Any:
 def _message(value: Any) -> str | None:
     if not found(value):
         return None
-    if isinstance(value, dict):
+    if isinstance(value, dict):  # an error object whose fields are all empty is no error
+        if not any(value.values()):
+            return None
         value = value.get("message") or value.get("detail") or value.get("msg") or json.dumps(value)
+    if isinstance(value, list):
+        value = "; ".join(str(item) for item in value if item)
     return str(value) if value else None
 
 
