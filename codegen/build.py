@@ -132,10 +132,11 @@ def _task_table(tasks: list[Task], providers: list[dict[str, Any]]) -> str:
 
 
 def _provider_table(tasks: list[Task], providers: list[dict[str, Any]]) -> str:
-    rows = ["| provider | reached | tasks |", "|---|---|---|"]
+    rows = ["| provider | reached | routes | tasks (\"job\": polled until done) |", "|---|---|---|---|"]
     methods = {t.task: t.method for t in tasks}
     for provider in providers:
-        served = sorted(methods) if "*" in provider["routes"] else sorted(provider["routes"])
+        routes = provider["routes"]
+        served = sorted(methods) if "*" in routes else sorted(routes)
         if "model_ids" not in provider:
             reached = f"`{provider['base_url']}`" if provider["base_url"] else "your URL"
         elif "huggingface.co" in provider["base_url"]:
@@ -143,8 +144,9 @@ def _provider_table(tasks: list[Task], providers: list[dict[str, Any]]) -> str:
         else:
             reached = ("the Hugging Face router with an HF token, or " if provider.get("router") else "") + \
                 f"`{provider['base_url']}` with its own key"
-        names = ", ".join(f"`{methods[t]}`" for t in served if t in methods)
-        rows.append(f"| {provider['name']} | {reached} | {names} |")
+        names = ", ".join(f"`{methods[t]}`" + (" job" if routes.get(t, {}).get("flow") else "")
+                          for t in served if t in methods)
+        rows.append(f"| {provider['name']} | {reached} | {len(served)} | {names} |")
     return "\n".join(rows)
 
 

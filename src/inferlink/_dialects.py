@@ -57,6 +57,12 @@ def _lookup(path: str | list[str], source: Any, variables: Mapping[str, Any]) ->
 
 
 def _value(spec: Any, source: Any, variables: Mapping[str, Any]) -> Any:
+    if isinstance(spec, list):  # alternatives: the first that gives a value
+        for alternative in spec:
+            value = _value(alternative, source, variables)
+            if found(value):
+                return value
+        return _MISSING
     if not isinstance(spec, dict):
         return _lookup(spec, source, variables)
     model = str(variables.get("model") or "")

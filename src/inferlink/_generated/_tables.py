@@ -377,11 +377,15 @@ DIALECTS: dict[str, Any] = {'openai-chat': {'description': "OpenAI chat completi
  'fal-text-to-speech': {'description': "fal-ai's speech generators (fal.run): the text in, the audio "
                                        'downloaded from audio.url.',
                         'request': {'text': 'inputs', '*': 'parameters'},
-                        'download': 'audio.url'},
+                        'download': 'audio.url',
+                        'unsupported': ['parameters.generation_parameters']},
  'fal-text-to-video': {'description': "fal-ai's video generators (queue.fal.run): the prompt and parameters "
                                       'in; the video downloaded from video.url once the queued request '
-                                      'completes.',
-                       'request': {'prompt': 'inputs', '*': 'parameters'},
+                                      "completes. Text-to-video's list of negative prompts is sent as one "
+                                      'comma-separated string.',
+                       'request': {'prompt': 'inputs',
+                                   'negative_prompt': {'path': 'parameters.negative_prompt', 'join': ', '},
+                                   '*': 'parameters'},
                        'download': 'video.url'},
  'fal-image-to-video': {'description': "fal-ai's image-to-video models (queue.fal.run): the image as a data "
                                        "URL (or the caller's URL) in image_url, prompt and parameters beside "
@@ -414,15 +418,20 @@ DIALECTS: dict[str, Any] = {'openai-chat': {'description': "OpenAI chat completi
                                                                             'encode': 'base64'}}}]}}},
  'replicate-prompt': {'description': 'Replicate predictions of image and video generators: the prompt and '
                                      'parameters under input (and the version of an owner/name:version id); '
-                                     'the output URL is downloaded.',
+                                     "the output URL is downloaded. Text-to-video's list of negative prompts "
+                                     'is sent as one comma-separated string.',
                       'request': {'version': '$version',
-                                  'input': {'object': {'prompt': 'inputs', '*': 'parameters'}}},
+                                  'input': {'object': {'prompt': 'inputs',
+                                                       'negative_prompt': {'path': 'parameters.negative_prompt',
+                                                                           'join': ', '},
+                                                       '*': 'parameters'}}},
                       'download': ['output.0', 'output']},
  'replicate-speech': {'description': 'Replicate predictions of speech generators: the text (as input.text) '
                                      'and parameters; the output URL is downloaded.',
                       'request': {'version': '$version',
                                   'input': {'object': {'text': 'inputs', '*': 'parameters'}}},
-                      'download': ['output.0', 'output']},
+                      'download': ['output.0', 'output'],
+                      'unsupported': ['parameters.generation_parameters']},
  'replicate-image-to-image': {'description': 'Replicate predictions of image editors: the image as a data '
                                              "URL (or the caller's URL) under the four names models use "
                                              '(image, images, input_image, input_images), prompt and '
@@ -439,7 +448,8 @@ DIALECTS: dict[str, Any] = {'openai-chat': {'description': "OpenAI chat completi
  'replicate-speech-recognition': {'description': 'Replicate predictions of speech-to-text models: the audio '
                                                  "as a data URL (or the caller's URL) in input.audio; the "
                                                  'text is wherever the model puts it (output.transcription, '
-                                                 'output.text, output.translation, or output itself).',
+                                                 'output.text, output.translation, or output itself), timed '
+                                                 'chunks from output.chunks or output.segments.',
                                   'media': 'data-url',
                                   'default_mime': 'audio/wav',
                                   'request': {'version': '$version',
@@ -449,7 +459,11 @@ DIALECTS: dict[str, Any] = {'openai-chat': {'description': "OpenAI chat completi
                                                         'output.translation',
                                                         'output.0',
                                                         'output'],
-                                               'chunks': 'output.chunks'}},
+                                               'chunks': ['output.chunks',
+                                                          {'each': 'output.segments',
+                                                           'map': {'text': 'text',
+                                                                   'timestamp': {'list': ['start',
+                                                                                          'end']}}}]}},
  'together-image-to-image': {'description': "Together's /v1/images/generations with an input image: FLUX "
                                             'Kontext models take it as image_url, the others as '
                                             'reference_images; num_inference_steps is steps; a base64 image '
@@ -471,21 +485,25 @@ DIALECTS: dict[str, Any] = {'openai-chat': {'description': "OpenAI chat completi
                              'response': {'': {'path': 'data.0.b64_json', 'decode': 'base64'}}},
  'together-video': {'description': "Together's /v2/videos jobs for text-to-video: target_size is width and "
                                    'height, num_inference_steps is steps; the video is downloaded from '
-                                   'outputs.video_url.',
+                                   "outputs.video_url. Text-to-video's list of negative prompts is sent as "
+                                   'one comma-separated string.',
                     'request': {'model': '$model',
                                 'prompt': 'inputs',
                                 'width': 'parameters.target_size.width',
                                 'height': 'parameters.target_size.height',
                                 'steps': 'parameters.num_inference_steps',
                                 'guidance_scale': 'parameters.guidance_scale',
-                                'negative_prompt': 'parameters.negative_prompt',
+                                'negative_prompt': {'path': 'parameters.negative_prompt', 'join': ', '},
                                 'seed': 'parameters.seed'},
                     'unsupported': ['parameters.num_frames'],
                     'download': 'outputs.video_url'},
  'wavespeed-prompt': {'description': "WaveSpeedAI's generators (/api/v3/{model}): the prompt and parameters "
                                      'as they are; the result downloaded from data.outputs[0] once the task '
-                                     'completes.',
-                      'request': {'prompt': 'inputs', '*': 'parameters'},
+                                     "completes. Text-to-video's list of negative prompts is sent as one "
+                                     'comma-separated string.',
+                      'request': {'prompt': 'inputs',
+                                  'negative_prompt': {'path': 'parameters.negative_prompt', 'join': ', '},
+                                  '*': 'parameters'},
                       'download': 'data.outputs.0'},
  'wavespeed-image': {'description': "WaveSpeedAI's image-to-image and image-to-video models: the image as a "
                                     "data URL (or the caller's URL) in image, prompt and parameters beside "
@@ -506,8 +524,9 @@ DIALECTS: dict[str, Any] = {'openai-chat': {'description': "OpenAI chat completi
                                 'parameters.seed',
                                 'parameters.target_size'],
                 'download': 'image_result.0.url'},
- 'novita-video': {'description': "Novita's /v3/hf/{model} video generation: the prompt and parameters as "
-                                 'they are; the video downloaded from video.video_url.',
+ 'novita-video': {'description': "Novita's /v3/hf/{model} video generation, made for the Hugging Face "
+                                 'payload: the prompt and parameters as they are; the video downloaded from '
+                                 'video.video_url.',
                   'request': {'prompt': 'inputs', '*': 'parameters'},
                   'download': 'video.video_url'},
  'openai-transcription': {'description': 'OpenAI-style /audio/transcriptions as multipart/form-data: the '
