@@ -123,3 +123,17 @@ def provider_names() -> None:
     InferenceClient(provider="auto")
     mine = register_provider("mine", base_url="https://mine.example", routes={"chat-completion": {"path": "/c"}})
     InferenceClient(provider=mine)
+
+
+async def provider_jobs() -> None:
+    from inferlink import JobFailedError
+
+    fal = InferenceClient(provider="fal-ai", token="hf_x", timeout=600, poll_interval=2.0)
+    assert_type(fal.text_to_video("a fox in the snow", model="Wan-AI/Wan2.2-T2V-A14B"), bytes)
+    assert_type(fal.image_segmentation(b"...", model="briaai/RMBG-2.0")[0].mask, str)
+    async with AsyncInferenceClient(provider="replicate", api_key="r8_x") as replicate:
+        try:
+            assert_type(await replicate.text_to_image("a fox", output_type="bytes"), bytes)
+        except JobFailedError as error:
+            assert_type(error.provider_message, str | None)
+            assert_type(error.job_id, str | None)
