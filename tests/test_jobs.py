@@ -152,6 +152,7 @@ async def test_an_error_status_on_the_result_means_the_job_failed(mode: str, htt
     with pytest.raises(JobFailedError) as caught:
         await call(mode, method, arg, **options("fal-ai", model_id))
     assert "422" in str(caught.value) and "must be at most 121" in str(caught.value)
+    assert caught.value.job_id == "req-1" and caught.value.provider == "fal-ai"
 
 
 async def test_a_download_is_status_checked_and_never_gets_the_token(mode: str, httpx_mock: HTTPXMock) -> None:
@@ -281,6 +282,8 @@ async def test_a_registered_provider_can_use_a_named_flow(mode: str, httpx_mock:
     httpx_mock.add_response(url="https://cdn.example.net/j-9.mp4", method="GET", content=VIDEO)
     assert await call(mode, "text_to_video", "a fox", provider=name, token=KEY, model="my/video",
                       poll_interval=0.001) == VIDEO
+    with pytest.raises(InvalidInputError, match="poll_interval must be a positive number"):
+        InferenceClient(poll_interval=0)
     with pytest.raises(InvalidInputError, match="unknown flow 'nope'"):
         register_provider("my-queue", base_url="https://gen.example.com", replace=True,
                           routes={"text-to-video": {"path": "/v1/p", "flow": "nope"}})

@@ -70,11 +70,15 @@ class _Call:
     parse_into: Any = None  # the pydantic model a structured-output reply is validated into
 
 
+def _check_seconds(where: str, name: str, value: object) -> None:
+    if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0):
+        raise InvalidInputError(f"{where}(): {name} must be a positive number of seconds or None, got {value!r}")
+
+
 def _check_call_settings(where: str, model: object, timeout: object, headers: object, max_retries: object) -> None:
     if model is not None and not isinstance(model, str):
         raise InvalidInputError(f"{where}(): model must be a Hub id or a URL (str), got {type(model).__name__}")
-    if timeout is not None and (isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or timeout <= 0):
-        raise InvalidInputError(f"{where}(): timeout must be a positive number of seconds or None, got {timeout!r}")
+    _check_seconds(where, "timeout", timeout)
     if headers is not None and not (isinstance(headers, Mapping)
                                     and all(isinstance(k, str) and isinstance(v, str) for k, v in headers.items())):
         raise InvalidInputError(f"{where}(): headers must be a mapping of str to str")
@@ -108,9 +112,8 @@ class _ClientCore(ABC, Generic[H]):
     ) -> None:
         name = type(self).__name__
         _check_call_settings(name, model, timeout, headers, max_retries)
-        for setting in (stream_idle_timeout, poll_interval):
-            if setting is not None:
-                _check_call_settings(name, None, setting, None, None)
+        _check_seconds(name, "stream_idle_timeout", stream_idle_timeout)
+        _check_seconds(name, "poll_interval", poll_interval)
         if phase_timeouts is not None and not isinstance(phase_timeouts, httpx.Timeout):
             raise InvalidInputError(f"{name}(): phase_timeouts must be an httpx.Timeout")
         if token is not None and api_key is not None:

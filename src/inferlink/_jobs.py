@@ -30,13 +30,13 @@ _MARGIN = 0.05  # the last poll starts this long before the deadline, not after 
 @dataclass(frozen=True, slots=True)
 class Fetch:
     """GET `url`. `authorized`: the URL is on the call's own API, so it gets the call's headers (its token); other
-    hosts (result CDNs) get none. `result`: an error status here means the job failed."""
+    hosts (result CDNs) get none. `job`: the fetch of that job's result, where an error status means it failed."""
 
     url: str
     authorized: bool
     what: str
     note: str
-    result: bool = False
+    job: str | None = None  # set on the fetch of a finished job's result
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,7 +121,7 @@ def _poll(route: Route, flow: Mapping[str, Any], doc: Any, where: str, interval:
     if result_url is None:
         return doc, None
     note = f"{job} had finished; its result was being fetched from {result_url.split('?')[0]}"
-    return _document((yield Fetch(result_url, True, "job result", note, result=True)), where,
+    return _document((yield Fetch(result_url, True, "job result", note, job=str(job_id))), where,
                      f"result of {job}"), None
 
 
@@ -167,10 +167,10 @@ def _wait(step: Pause, deadline: Deadline, where: str) -> float:
     return min(step.seconds, left - _MARGIN)
 
 
-def _failed(error: HTTPError, where: str, provider: str | None) -> JobFailedError:
+def _failed(error: HTTPError, where: str, provider: str | None, job: str) -> JobFailedError:
     message = error.server_message or f"HTTP {error.status_code}"
-    return JobFailedError(f"{where}: the {provider} job failed (its result is HTTP {error.status_code}): {message}",
-                          provider=provider, job_id=None, status=str(error.status_code),
+    return JobFailedError(f"{where}: {provider} job {job!r} failed (its result is HTTP {error.status_code}): {message}",
+                          provider=provider, job_id=job, status=str(error.status_code),
                           provider_message=error.server_message)
 
 
@@ -202,9 +202,9 @@ def drive(http: httpx.Client, steps: Steps, route: Route, headers: Mapping[str, 
                 reply = send(http, _request(http, step, headers), deadline, f"{where} {step.what}", max_retries,
                              stream=False)[1]
             except HTTPError as error:
-                if not step.result:
+                if step.job is None:
                     raise
-                raise _failed(error, where, route.provider) from error
+                raise _failed(error, where, route.provider, step.job) from error
     except InferenceError as error:
         raise _submitted(error, note, where) from error.__cause__
 
@@ -231,8 +231,8 @@ async def adrive(http: httpx.AsyncClient, steps: Steps, route: Route, headers: M
                     reply = (await asend(http, _request(http, step, headers), deadline, f"{where} {step.what}",
                                          max_retries, stream=False))[1]
                 except HTTPError as error:
-                    if not step.result:
+                    if step.job is None:
                         raise
-                    raise _failed(error, where, route.provider) from error
+                    raise _failed(error, where, route.provider, step.job) from error
     except InferenceError as error:
         raise _submitted(error, note, where) from error.__cause__
