@@ -272,12 +272,12 @@ async def test_auto_fails_over_when_the_submission_itself_fails(mode: str, httpx
 
 
 async def test_a_registered_provider_can_use_a_named_flow(mode: str, httpx_mock: HTTPXMock) -> None:
-    name = register_provider("my-queue", base_url="https://gen.example.com", replace=True, routes={
+    name = register_provider("my-queue", base_url="https://gen.example.com/api", replace=True, routes={
         "text-to-video": {"path": "/v1/predictions", "dialect": "replicate-prompt", "flow": "replicate-prediction"}})
-    httpx_mock.add_response(url="https://gen.example.com/v1/predictions", method="POST",
+    httpx_mock.add_response(url="https://gen.example.com/api/v1/predictions", method="POST",
                             json={"id": "j-9", "status": "processing",
-                                  "urls": {"get": "https://gen.example.com/v1/predictions/j-9"}})
-    httpx_mock.add_response(url="https://gen.example.com/v1/predictions/j-9", method="GET",
+                                  "urls": {"get": "https://gen.example.com/api/v1/predictions/j-9"}})
+    httpx_mock.add_response(url="https://gen.example.com/api/v1/predictions/j-9", method="GET",
                             json={"id": "j-9", "status": "succeeded", "output": "https://cdn.example.net/j-9.mp4"})
     httpx_mock.add_response(url="https://cdn.example.net/j-9.mp4", method="GET", content=VIDEO)
     assert await call(mode, "text_to_video", "a fox", provider=name, token=KEY, model="my/video",

@@ -10,7 +10,7 @@ import json
 import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Generator, Mapping
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
 
 from ._dialects import found, formatted, get_path
 from ._inputs import from_data_url
@@ -75,11 +75,15 @@ def _message(value: Any) -> str | None:
 
 
 def _url(route: Route, spec: Mapping[str, Any], doc: Any, where: str) -> str:
-    """A URL of the job's API. A URL the provider gave keeps only its path, under the call's root, so that a call
-    through the Hugging Face router keeps going through it (and the router's token never meets another host)."""
+    """A URL of the job's API: the one the provider gave (`from`), or a template under the call's root (`path`).
+    Through the Hugging Face router, a URL the provider gave keeps only its path, put under the router's root, so
+    that the job stays on the router (and the router's token never meets the provider's host)."""
     if "from" in spec:
         given = get_path(doc, spec["from"])
-        path = urlsplit(given).path if isinstance(given, str) else None
+        parts = urlsplit(given) if isinstance(given, str) and given else None
+        if parts is not None and parts.path and not route.hf_hosted:
+            return urlunsplit(parts._replace(path=parts.path + spec.get("suffix", "")))
+        path = parts.path if parts is not None else None
     else:
         template = formatted(spec["path"], doc)
         path = template if isinstance(template, str) else None
