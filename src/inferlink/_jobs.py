@@ -162,13 +162,14 @@ def _advance(steps: Steps, reply: bytes | None) -> tuple[Fetch | Pause | None, A
         return None, done.value
 
 
-def _wait(step: Pause, deadline: Deadline, where: str) -> float:
+def _wait(step: Pause, deadline: Deadline) -> tuple[float, bool]:
+    """How long to pause, and whether the deadline ends the pause (too little time left for another poll)."""
     left = deadline.remaining()
     if left is None:
-        return step.seconds
+        return step.seconds, False
     if left <= _MARGIN:
-        raise deadline.expired(where)
-    return min(step.seconds, left - _MARGIN)
+        return max(left, 0.0), True
+    return min(step.seconds, left - _MARGIN), False
 
 
 def _failed(error: HTTPError, where: str, provider: str | None, job: str) -> JobFailedError:
@@ -199,7 +200,10 @@ def drive(http: httpx.Client, steps: Steps, route: Route, headers: Mapping[str, 
                 return result  # type: ignore[no-any-return]
             note = step.note
             if isinstance(step, Pause):
-                time.sleep(_wait(step, deadline, where))
+                seconds, expires = _wait(step, deadline)
+                time.sleep(seconds)
+                if expires:
+                    raise deadline.expired(where)
                 reply = b""
                 continue
             try:
@@ -228,7 +232,10 @@ async def adrive(http: httpx.AsyncClient, steps: Steps, route: Route, headers: M
                     return result  # type: ignore[no-any-return]
                 note = step.note
                 if isinstance(step, Pause):
-                    await asyncio.sleep(_wait(step, deadline, where))
+                    seconds, expires = _wait(step, deadline)
+                    await asyncio.sleep(seconds)
+                    if expires:
+                        raise deadline.expired(where)
                     reply = b""
                     continue
                 try:

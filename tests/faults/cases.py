@@ -34,6 +34,7 @@ from inferlink import (
     InferenceConnectionError,
     InferenceError,
     InferenceTimeoutError,
+    JobFailedError,
     NotFoundError,
     RateLimitError,
     ResponseError,
@@ -42,7 +43,9 @@ from inferlink import (
     _retry,
 )
 
-from .server import CHAT_TEXT, EMBEDDING_WIDTH, STREAM_PIECES, FaultServer
+from inferlink.providers import register_provider
+
+from .server import CHAT_TEXT, EMBEDDING_WIDTH, JOB_ERROR, JOB_OUTPUT, STREAM_PIECES, FaultServer
 
 MARGIN = 1.0  # seconds a timeout may overrun its deadline
 FAST_BACKOFF = 0.01  # inferlink._retry.INITIAL_DELAY during the battery
@@ -50,7 +53,12 @@ MESSAGES = [{"role": "user", "content": "Say hello"}]
 BIG_ROWS = 5500  # x 1024 floats: a 50 MB JSON embedding response
 BIG_CHUNKS = 100_000  # chunks in the long stream (16 MB of SSE)
 
-Task = Literal["labels", "chat", "stream", "embedding"]
+POLL = 0.05  # seconds between two polls of a job
+# Jobs go to a provider registered like any user's: Replicate-style predictions, its output downloaded.
+JOBS = register_provider("fault-jobs", base_url="http://127.0.0.1", replace=True, routes={
+    "text-to-video": {"path": "/jobs", "dialect": "replicate-prompt", "flow": "replicate-prediction"}})
+
+Task = Literal["labels", "chat", "stream", "embedding", "job"]
 Kind = Literal["ok", "error", "timeout"]
 Mode = Literal["sync", "async"]
 
@@ -59,7 +67,8 @@ Mode = Literal["sync", "async"]
 class Case:
     name: str
     fault: str  # a fault of server.FAULTS, "ok" (the normal answer) or "refused" (a port nobody listens on)
-    task: Task  # labels: text_classification; chat / stream: chat_completion; embedding: feature_extraction
+    task: Task  # labels: text_classification; chat / stream: chat_completion; embedding: feature_extraction;
+    # job: text_to_video on a provider whose answer is a job to poll (every request of the job is an attempt)
     kind: Kind
     expected: str  # the expected outcome, in words
     params: Mapping[str, str | int | float] = field(default_factory=dict)  # the fault's query parameters
@@ -90,7 +99,8 @@ def fails(name: str, fault: str, task: Task, error: type[InferenceError], expect
 
 
 def times_out(name: str, fault: str, task: Task, expected: str, **more: Any) -> Case:
-    return Case(name, fault, task, "timeout", expected, error=InferenceTimeoutError, message=("timed out",), **more)
+    more.setdefault("message", ("timed out",))
+    return Case(name, fault, task, "timeout", expected, error=InferenceTimeoutError, **more)
 
 
 CASES: list[Case] = [
@@ -203,6 +213,26 @@ CASES: list[Case] = [
        params={"answer": "embedding", "rows": BIG_ROWS}, timeout=30.0),
     ok("big_stream", "ok", "stream", f"{BIG_CHUNKS:,} chunks: ok, all received, 1 attempt",
        params={"chunks": BIG_CHUNKS}, chunks=BIG_CHUNKS, timeout=30.0),
+    # --- jobs (submitted, polled, output downloaded) -----------------------------------------------------------------
+    ok("job_ok", "job", "job", "submitted, polled twice, output downloaded: ok, 4 requests", attempts=4),
+    fails("job_failed", "job", "job", JobFailedError,
+          "JobFailedError with the provider's message after 3 requests", "out of memory", attempts=3,
+          params={"mode": "failed"}, attrs={"provider": "fault-jobs", "provider_message": JOB_ERROR}),
+    times_out("job_never_done", "job", "job",
+              "still processing at the deadline: InferenceTimeoutError naming the job within timeout (1 s) + 1 s",
+              timeout=1.0, params={"mode": "never"}, message=("timed out", "still processing")),
+    times_out("job_stall_poll", "job", "job", "a poll unanswered: InferenceTimeoutError within timeout (1 s) + 1 s",
+              timeout=1.0, params={"mode": "stall_poll"}, message=("timed out", "fault-jobs job")),
+    ok("job_poll_503_then_ok", "job", "job", "the first poll is a 503: retried, ok, 4 requests", attempts=4,
+       params={"mode": "poll_503", "polls": 1}),
+    fails("job_poll_reset_always", "job", "job", InferenceConnectionError,
+          "every poll reset: InferenceConnectionError after 3 polls, not resubmitted (4 requests)", "reset",
+          attempts=4, params={"mode": "reset_poll"}),
+    times_out("job_trickle_download", "job", "job",
+              "output 1 byte / 100 ms: InferenceTimeoutError within timeout (1 s) + 1 s", timeout=1.0,
+              params={"mode": "trickle_download"}, message=("timed out", "downloaded")),
+    fails("job_download_404", "job", "job", NotFoundError, "the output is gone: NotFoundError, 3 requests", "404",
+          attempts=3, params={"mode": "download_404", "polls": 1}),
 ]
 
 
@@ -268,6 +298,10 @@ def base_url(case: Case, server: FaultServer, key: str) -> str:
     return server.url(case.fault, key, dict(case.params))
 
 
+def _jobs(case: Case) -> dict[str, Any]:
+    return {"provider": JOBS, "poll_interval": POLL} if case.task == "job" else {}
+
+
 def new_key(case: Case, mode: Mode) -> str:
     return f"{case.name}-{mode}-{uuid.uuid4().hex[:8]}"
 
@@ -278,7 +312,7 @@ def run_sync(case: Case, server: FaultServer) -> Outcome:
         start = time.monotonic()
         try:
             with InferenceClient(base_url=base_url(case, server, outcome.key), timeout=case.timeout,
-                                 **case.client) as client:
+                                 **_jobs(case), **case.client) as client:
                 start = time.monotonic()
                 if case.task == "labels":
                     outcome.value = client.text_classification("I love it", **case.call)
@@ -286,6 +320,8 @@ def run_sync(case: Case, server: FaultServer) -> Outcome:
                     outcome.value = client.feature_extraction(["a", "b"], **case.call)
                 elif case.task == "chat":
                     outcome.value = client.chat_completion(MESSAGES, **case.call)
+                elif case.task == "job":
+                    outcome.value = client.text_to_video("a fox in the snow", **case.call)
                 else:
                     for chunk in client.chat_completion(MESSAGES, stream=True, **case.call):
                         outcome.chunks += 1
@@ -303,7 +339,7 @@ async def run_async(case: Case, server: FaultServer) -> Outcome:
         start = time.monotonic()
         try:
             async with AsyncInferenceClient(base_url=base_url(case, server, outcome.key), timeout=case.timeout,
-                                            **case.client) as client:
+                                            **_jobs(case), **case.client) as client:
                 start = time.monotonic()
                 if case.task == "labels":
                     outcome.value = await client.text_classification("I love it", **case.call)
@@ -311,6 +347,8 @@ async def run_async(case: Case, server: FaultServer) -> Outcome:
                     outcome.value = await client.feature_extraction(["a", "b"], **case.call)
                 elif case.task == "chat":
                     outcome.value = await client.chat_completion(MESSAGES, **case.call)
+                elif case.task == "job":
+                    outcome.value = await client.text_to_video("a fox in the snow", **case.call)
                 else:
                     async for chunk in await client.chat_completion(MESSAGES, stream=True, **case.call):
                         outcome.chunks += 1
@@ -339,6 +377,9 @@ def _value_problems(case: Case, value: Any, chunks: int) -> list[str]:
         if not (isinstance(value, list) and len(value) == rows and len(value[0]) == EMBEDDING_WIDTH
                 and value[-1][-1] == float("%.6f" % ((EMBEDDING_WIDTH - 1) / EMBEDDING_WIDTH))):
             return [f"expected {rows} embeddings of {EMBEDDING_WIDTH} floats"]
+    elif case.task == "job":
+        if value != JOB_OUTPUT:
+            return [f"expected the job's output, got {value!r:.100}"]
     elif case.chunks is None and chunks == 0:
         return ["expected stream chunks, got none"]
     return []

@@ -5,6 +5,9 @@ parameters:
 
     POST /fault/<name>?key=<k>&...                    text_classification (an Inference Endpoint URL)
     POST /fault/<name>/v1/chat/completions?key=<k>    chat_completion, streamed when the body says "stream": true
+    POST /fault/job/jobs?key=<k>&mode=<m>             a job (Replicate-style prediction), then its polls
+                                                      (GET .../jobs/<k>) and the download of its output
+                                                      (GET .../files/<k>); every request of a job counts
 
 `key` names one run of one case: the server counts the attempts it saw per key (`attempts(key)`), and `fail=N` makes
 the fault apply to the first N attempts of that key only, after which the normal answer comes (default: every
@@ -12,7 +15,7 @@ attempt). `refused_port` is a port that is bound but never listens: connecting t
 
 Faults (FAULTS below): ok, close, reset_headers, reset_body, short_body, stall_headers, trickle_headers, trickle_body,
 malformed_json, truncated_json, wrong_shape, text_plain_json, html_200, status, gzip, bad_gzip, bad_chunk,
-stream_error, stall_stream, reset_stream, bad_chunk_stream, big_json, big_stream.
+stream_error, stall_stream, reset_stream, bad_chunk_stream, big_json, big_stream, job.
 """
 
 from __future__ import annotations
@@ -38,6 +41,8 @@ STREAM_PIECES = ["Hello", " from", " the", " stream", "."]
 HTML_PAGE = (b"<!DOCTYPE html>\n<html><head><title>502 Bad Gateway</title></head>\n"
              b"<body><center><h1>502 Bad Gateway</h1></center><hr><center>nginx</center></body></html>\n")
 EMBEDDING_WIDTH = 1024
+JOB_OUTPUT = b"\x00\x00\x00\x20ftypisom" + bytes(range(256)) * 4  # the "video" a job produces
+JOB_ERROR = "CUDA out of memory. Tried to allocate 2.00 GiB"
 
 
 def chat_answer(model: str) -> dict[str, Any]:
@@ -393,6 +398,40 @@ def f_bad_chunk(c: Connection, r: Request, attempt: int) -> None:
     raise Closed()
 
 
+def f_job(c: Connection, r: Request, attempt: int) -> None:
+    """A prediction that is `processing` until the request numbered `polls` + 1 of its key (the POST is 1), then
+    `succeeded` with the URL of its output. `mode` breaks one part: failed (the job fails), never (it never ends),
+    stall_poll (a poll gets no answer), poll_503 (the first poll is a 503), reset_poll (every poll is reset),
+    trickle_download (the output comes 1 byte / 100 ms), download_404 (the output is gone)."""
+    mode, key, host = r.param("mode"), r.param("key"), r.headers.get("host", "127.0.0.1")
+    query = "&".join(f"{k}={v}" for k, v in r.query.items())
+    job: dict[str, Any] = {"id": key, "status": "processing", "error": None, "output": None,
+           "urls": {"get": f"http://{host}/fault/job/jobs/{key}?{query}"}}
+    if r.method == "POST":
+        _plain(c, 200, "application/json", json.dumps({**job, "status": "starting"}).encode())
+        return
+    if "/files/" in r.path:
+        if mode == "download_404":
+            _plain(c, 404, "application/xml", b"<Error><Code>NoSuchKey</Code></Error>")
+        elif mode == "trickle_download":
+            c.send(c.head(200, "OK", [("content-type", "video/mp4"), ("content-length", str(len(JOB_OUTPUT)))]))
+            c.trickle(JOB_OUTPUT, 0.1)
+        else:
+            _plain(c, 200, "video/mp4", JOB_OUTPUT)
+        return
+    if mode == "stall_poll":
+        c.wait(10.0)
+    if mode == "reset_poll":
+        c.reset(0.0)
+    if mode == "poll_503" and attempt == 2:
+        _plain(c, 503, "application/json", b'{"detail": "prediction store busy"}')
+        return
+    if mode != "never" and attempt > r.number("polls", 2):
+        job = {**job, "status": "failed", "error": JOB_ERROR} if mode == "failed" else \
+            {**job, "status": "succeeded", "output": [f"http://{host}/fault/job/files/{key}?{query}"]}
+    _plain(c, 200, "application/json", json.dumps(job).encode())
+
+
 def f_stream_error(c: Connection, r: Request, attempt: int) -> None:
     """A 200 event stream: two chunks, then an error event (`style`: openai, tgi, event), then the end."""
     c.stream_start(r)
@@ -440,6 +479,7 @@ FAULTS: dict[str, Callable[[Connection, Request, int], None]] = {
     "stall_stream": f_stall_stream,
     "reset_stream": f_reset_stream,
     "bad_chunk_stream": f_bad_chunk_stream,
+    "job": f_job,
 }
 # "big_json" and "big_stream" are the normal answer, made big by parameters: /fault/ok?answer=embedding&rows=N and
 # /fault/ok/v1/chat/completions?chunks=N
