@@ -334,3 +334,13 @@ def test_multipart_fields_are_text_and_the_file_keeps_its_type() -> None:
     assert 'name="generation_parameters"\r\n\r\n{"max_new_tokens": 5}' in text
     assert 'name="file"; filename="file.wav"\r\nContent-Type: audio/wav\r\n\r\nRIFF....WAVE' in text
     assert text.count('name="model"\r\n\r\nopenai/whisper-large-v3') == 1
+
+
+async def test_a_job_url_on_another_host_gets_no_token(mode: str, httpx_mock: HTTPXMock) -> None:
+    _, method, arg, model_id, url, submitted, _, _, _ = FAILURES["replicate-prediction"]
+    elsewhere = "https://status.example.net/predictions/p-1"
+    httpx_mock.add_response(url=url, method="POST", json={**submitted, "urls": {"get": elsewhere}})
+    httpx_mock.add_response(url=elsewhere, method="GET", json={"id": "p-1", "status": "failed", "error": "gone"})
+    with pytest.raises(JobFailedError):
+        await call(mode, method, arg, **options("replicate", model_id))
+    assert "authorization" not in httpx_mock.get_requests()[1].headers

@@ -29,8 +29,8 @@ _MARGIN = 0.05  # the last poll starts this long before the deadline, not after 
 
 @dataclass(frozen=True, slots=True)
 class Fetch:
-    """GET `url`. `authorized`: the URL is on the call's own API, so it gets the call's headers (its token); other
-    hosts (result CDNs) get none. `job`: the fetch of that job's result, where an error status means it failed."""
+    """GET `url`. `authorized`: the URL is on the call's own host, so it gets the call's headers (its token); other
+    hosts (result CDNs, or anywhere else an answer points) get none. `job`: the fetch of that job's result, where an error status means it failed."""
 
     url: str
     authorized: bool
@@ -121,12 +121,13 @@ def _poll(route: Route, flow: Mapping[str, Any], doc: Any, where: str, interval:
             raise ResponseError(f"{where}: {job}'s status is missing ({flow['status']}): {_shown(doc)}")
         note = f"{job} was still {status} (status URL: {status_url.split('?')[0]})"
         yield Pause(every, note)
-        doc = _document((yield Fetch(status_url, True, "job status", note)), where, f"status of {job}")
+        doc = _document((yield Fetch(status_url, _same_origin(status_url, route.root), "job status", note)), where,
+                        f"status of {job}")
     if result_url is None:
         return doc, None
     note = f"{job} had finished; its result was being fetched from {result_url.split('?')[0]}"
-    return _document((yield Fetch(result_url, True, "job result", note, job=str(job_id))), where,
-                     f"result of {job}"), None
+    fetch = Fetch(result_url, _same_origin(result_url, route.root), "job result", note, job=str(job_id))
+    return _document((yield fetch), where, f"result of {job}"), None
 
 
 def run(route: Route, flow: Mapping[str, Any] | None, download: Any, first: bytes, where: str,
