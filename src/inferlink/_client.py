@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Generic, Mapping, TypeVar
 
 import httpx
 
-from . import _inputs, _jobs, _mapping, _request, _response, _routing
+from . import _inputs, _mapping, _request, _response, _routing
 from ._stream import DONE, AsyncStream, Stream
 from ._retry import DEFAULT_MAX_RETRIES
 from ._deadline_socket import DeadlineBackend
@@ -38,6 +38,7 @@ if TYPE_CHECKING:
 
     from typing_extensions import Self
 
+    from ._jobs import Steps
     from ._sse import Event
     from ._task import TaskSpec, Variant
 
@@ -68,6 +69,16 @@ class _Call:
     where: str
     max_retries: int
     parse_into: Any = None  # the pydantic model a structured-output reply is validated into
+
+
+def _after_submission(error: BaseException) -> bool:
+    """Whether a provider had accepted the job when the error came (then provider="auto" must not resubmit it)."""
+    notes = getattr(error, "__notes__", ())
+    if not notes:
+        return False
+    from ._jobs import SUBMITTED
+
+    return SUBMITTED in notes
 
 
 def _check_seconds(where: str, name: str, value: object) -> None:
@@ -312,13 +323,15 @@ class _ClientCore(ABC, Generic[H]):
             url = self._urls[call.route.url] = httpx.URL(call.route.url)
         return self._http.build_request("POST", url, content=content, headers=headers)
 
-    def _job(self, call: _Call, content: bytes) -> _jobs.Steps | None:
+    def _job(self, call: _Call, content: bytes) -> Steps | None:
         """The flow that follows the provider's answer: polling a job, downloading the result; None: the answer
         is the result."""
         flow = self._flows[call.route.flow] if call.route.flow else None
         download = self._dialects.get(call.route.dialect, {}).get("download")
         if flow is None and download is None:
             return None
+        from . import _jobs  # here: most calls never need it, and imports cost every user time
+
         return _jobs.run(call.route, flow, download, content, call.where, self.poll_interval)
 
     def _job_result(self, call: _Call, done: tuple[Any, bytes | None]) -> Any:
@@ -452,7 +465,7 @@ class SyncClientBase(_ClientCore[httpx.Client]):
                 return self._call_on(provider, task, values, timeout=self._left(probe), provider_id=provider_id,
                                      **options)
             except FAILOVER as error:
-                if _jobs.SUBMITTED in getattr(error, "__notes__", ()):
+                if _after_submission(error):
                     raise
                 logger.debug("%s: provider %s failed (%s); trying the next one", probe.where, provider, error)
                 failures.append((provider, error))
@@ -481,8 +494,10 @@ class SyncClientBase(_ClientCore[httpx.Client]):
             return Stream(self._stream_from(response, call), self._decoder(call), self, call.where)
         steps = self._job(call, content)
         if steps is not None:
-            return self._job_result(call, _jobs.drive(self._http, steps, call.route, call.headers, call.deadline,
-                                                      call.where, call.max_retries))
+            from ._jobs import drive
+
+            return self._job_result(call, drive(self._http, steps, call.route, call.headers, call.deadline,
+                                                call.where, call.max_retries))
         return self._result(call, content)
 
 
@@ -554,7 +569,7 @@ class AsyncClientBase(_ClientCore[httpx.AsyncClient]):
                 return await self._call_on(provider, task, values, timeout=self._left(probe),
                                            provider_id=provider_id, **options)
             except FAILOVER as error:
-                if _jobs.SUBMITTED in getattr(error, "__notes__", ()):
+                if _after_submission(error):
                     raise
                 logger.debug("%s: provider %s failed (%s); trying the next one", probe.where, provider, error)
                 failures.append((provider, error))
@@ -585,6 +600,8 @@ class AsyncClientBase(_ClientCore[httpx.AsyncClient]):
                 return AsyncStream(self._stream_from(response, call), self._decoder(call), self, call.where)
         steps = self._job(call, content)
         if steps is not None:
-            return self._job_result(call, await _jobs.adrive(self._http, steps, call.route, call.headers,
-                                                             call.deadline, call.where, call.max_retries))
+            from ._jobs import adrive
+
+            return self._job_result(call, await adrive(self._http, steps, call.route, call.headers, call.deadline,
+                                                       call.where, call.max_retries))
         return self._result(call, content)
