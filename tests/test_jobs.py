@@ -344,3 +344,45 @@ async def test_a_job_url_on_another_host_gets_no_token(mode: str, httpx_mock: HT
     with pytest.raises(JobFailedError):
         await call(mode, method, arg, **options("replicate", model_id))
     assert "authorization" not in httpx_mock.get_requests()[1].headers
+
+
+# --- LoRA adapters of the Hub mapping ------------------------------------------------------------------------------
+
+def hub(model: str, provider: str, provider_id: str, weights: str) -> tuple[str, dict[str, Any]]:
+    return (f"https://huggingface.co/api/models/{model}?expand%5B%5D=inferenceProviderMapping",
+            {"inferenceProviderMapping": [{"provider": provider, "providerId": provider_id, "status": "live",
+                                           "task": "text-to-image", "adapter": "lora", "type": "single-model",
+                                           "adapterWeightsPath": weights}]})
+
+
+@pytest.mark.parametrize(("provider_id", "extra"), [
+    ("fal-ai/flux-lora", {}),
+    ("fal-ai/lora", {"model_name": "stabilityai/stable-diffusion-xl-base-1.0"}),
+])
+async def test_a_lora_of_the_mapping_is_applied_by_fal(provider_id: str, extra: dict[str, Any], mode: str,
+                                                      httpx_mock: HTTPXMock) -> None:
+    url, mapping = hub("alvdansen/flux-koda", "fal-ai", provider_id, "araminta_k_flux_koda.safetensors")
+    httpx_mock.add_response(url=url, method="GET", json=mapping)
+    httpx_mock.add_response(url=f"https://fal.run/{provider_id}", method="POST",
+                            json={"images": [{"url": "https://v3.fal.media/files/koda.png"}]})
+    httpx_mock.add_response(url="https://v3.fal.media/files/koda.png", method="GET", content=PNG)
+    image = await call(mode, "text_to_image", "a quiet harbour, film grain", provider="fal-ai", token=KEY,
+                       model="alvdansen/flux-koda", kwargs={"output_type": "bytes"})
+    assert image == PNG
+    assert json.loads(httpx_mock.get_requests()[1].content) == {
+        "prompt": "a quiet harbour, film grain", **extra,
+        "loras": [{"path": "https://huggingface.co/alvdansen/flux-koda/resolve/main/araminta_k_flux_koda.safetensors",
+                   "scale": 1}]}
+
+
+async def test_a_lora_of_the_mapping_is_named_to_replicate(mode: str, httpx_mock: HTTPXMock) -> None:
+    url, mapping = hub("alvdansen/flux-koda", "replicate", "black-forest-labs/flux-dev-lora", "koda.safetensors")
+    httpx_mock.add_response(url=url, method="GET", json=mapping)
+    httpx_mock.add_response(url="https://api.replicate.com/v1/models/black-forest-labs/flux-dev-lora/predictions",
+                            method="POST", json={"id": "p-7", "status": "succeeded",
+                                                 "output": ["https://replicate.delivery/koda.webp"]})
+    httpx_mock.add_response(url="https://replicate.delivery/koda.webp", method="GET", content=PNG)
+    await call(mode, "text_to_image", "a quiet harbour", provider="replicate", token=KEY, model="alvdansen/flux-koda",
+               kwargs={"output_type": "bytes"})
+    assert json.loads(httpx_mock.get_requests()[1].content) == {
+        "input": {"prompt": "a quiet harbour", "lora_weights": "https://huggingface.co/alvdansen/flux-koda"}}

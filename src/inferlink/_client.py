@@ -208,20 +208,22 @@ class _ClientCore(ABC, Generic[H]):
             raise InvalidInputError(f"{task.method}(): provider='auto' needs a Hub model id; pass model='org/name'")
         return model_id
 
-    def _candidates(self, task: TaskSpec, model_id: str, entries: list[_mapping.Entry]) -> list[tuple[str, str]]:
-        """(provider, provider's id) to try in turn: live mapping entries of providers this client serves."""
-        pinned = self._user_mapping.get(model_id, {})
-        found = [(p, i) for p, i in pinned.items() if p in self._providers] + [
-            (e.provider, e.provider_id) for e in entries if e.status == "live"
-            and e.task in ("", _mapping.HUB_TASKS.get(task.task, task.task))]
-        usable = [(p, i) for p, i in dict(found).items()
-                  if p != "auto" and p in self._providers
-                  and ({task.task, "*"} & set(self._providers[p]["routes"]))]
-        logger.debug("%s: provider='auto' candidates for %r: %s", task.method, model_id, usable)
+    def _candidates(self, task: TaskSpec, model_id: str, entries: list[_mapping.Entry]) -> list[_mapping.Entry]:
+        """The mapping entries to try in turn: the caller's own first, then the Hub's live ones, of providers this
+        client serves for the task (one per provider)."""
+        pinned = [_mapping.Entry(p, i, "live", "") for p, i in self._user_mapping.get(model_id, {}).items()]
+        hub_task = _mapping.HUB_TASKS.get(task.task, task.task)
+        usable: dict[str, _mapping.Entry] = {}
+        for e in pinned + [e for e in entries if e.status == "live" and e.task in ("", hub_task)]:
+            if e.provider != "auto" and e.provider in self._providers and e.provider not in usable \
+                    and {task.task, "*"} & set(self._providers[e.provider]["routes"]):
+                usable[e.provider] = e
+        logger.debug("%s: provider='auto' candidates for %r: %s", task.method, model_id,
+                     [(e.provider, e.provider_id) for e in usable.values()])
         if not usable:
             raise InvalidInputError(f"{task.method}(): no provider this client knows serves {model_id!r} for "
                                     f"{task.task!r} (the Hub lists: {', '.join(e.provider for e in entries) or 'none'})")
-        return usable
+        return list(usable.values())
 
     def _entries(self, model_id: str) -> tuple[list[_mapping.Entry] | None, httpx.Request]:
         """The cached Hub mapping of a model, and the request that fetches it."""
@@ -239,12 +241,12 @@ class _ClientCore(ABC, Generic[H]):
         tried = "; ".join(f"{provider}: {error}" for provider, error in failures)
         return ProvidersFailedError(f"{task.method}(): every provider failed ({tried})", failures=failures)
 
-    def _mapped(self, need: tuple[str, str], task: TaskSpec) -> tuple[str | None, httpx.Request | None]:
-        """The provider's id from the caller's table or the cache, else the Hub request that will tell."""
+    def _mapped(self, need: tuple[str, str], task: TaskSpec) -> tuple[_mapping.Entry | None, httpx.Request | None]:
+        """The provider's entry from the caller's table or the cache, else the Hub request that will tell."""
         provider, model_id = need
         pinned = self._user_mapping.get(model_id, {}).get(provider)
         if pinned:
-            return pinned, None
+            return _mapping.Entry(provider, pinned, "live", ""), None
         entries, request = self._entries(model_id)
         if entries is not None:
             return _mapping.choose(entries, provider, model_id, task.task, task.method), None
@@ -266,7 +268,7 @@ class _ClientCore(ABC, Generic[H]):
     def _plan(self, task: TaskSpec, values: Mapping[str, Any], *, model: str | None,
               extra_body: Mapping[str, Any] | None, headers: Mapping[str, str] | None,
               timeout: float | Deadline | None, max_retries: int | None, flags: Mapping[str, Any],
-              provider: str | None, provider_id: str | None = None) -> _Call:
+              provider: str | None, target: _mapping.Entry | None = None) -> _Call:
         if self._closed:
             raise ClientClosedError(f"{task.method}(): this client is closed; create a new one")
         where = f"{task.method}()"
@@ -281,7 +283,10 @@ class _ClientCore(ABC, Generic[H]):
             _check_call_settings(task.method, model, timeout, headers, max_retries)
             deadline = Deadline(self.timeout if timeout is None else timeout, self.phase_timeouts)
         via_router = self._hf_token() is not None
-        key = (task.task, provider, self.model, model, self.base_url, variant.stream, provider_id, via_router)
+        provider_id = target.provider_id if target else None
+        adapter = target.adapter(model or self.model or "") if target else None
+        key = (task.task, provider, self.model, model, self.base_url, variant.stream, provider_id, adapter,
+               via_router)
         route = self._routes.get(key)
         if route is None:
             if len(self._routes) >= 256:
@@ -290,7 +295,7 @@ class _ClientCore(ABC, Generic[H]):
             route = self._routes[key] = _routing.resolve(
                 self._providers, provider=provider, client_model=self.model, call_model=model,
                 base_url=self.base_url, task=task.task, method=task.method, stream=variant.stream,
-                provider_id=provider_id, via_router=via_router)
+                provider_id=provider_id, adapter=adapter, via_router=via_router)
         parse_into = None
         if variant.structured and _request.is_model_class(values.get(variant.structured[1])):
             parse_into = values[variant.structured[1]]
@@ -460,32 +465,32 @@ class SyncClientBase(_ClientCore[httpx.Client]):
                         stream=False)[1]
             entries = self._remember(model_id, body)
         failures: list[tuple[str, InferenceError]] = []
-        for provider, provider_id in self._candidates(task, model_id, entries):
+        for target in self._candidates(task, model_id, entries):
             try:
-                return self._call_on(provider, task, values, timeout=self._left(probe), provider_id=provider_id,
+                return self._call_on(target.provider, task, values, timeout=self._left(probe), target=target,
                                      **options)
             except FAILOVER as error:
                 if _after_submission(error):
                     raise
-                logger.debug("%s: provider %s failed (%s); trying the next one", probe.where, provider, error)
-                failures.append((provider, error))
+                logger.debug("%s: provider %s failed (%s); trying the next one", probe.where, target.provider, error)
+                failures.append((target.provider, error))
         raise self._failed_over(task, failures)
 
     def _call_on(self, provider: str | None, task: TaskSpec, values: Mapping[str, Any], *, model: str | None,
                  extra_body: Mapping[str, Any] | None, headers: Mapping[str, str] | None,
                  timeout: float | Deadline | None, max_retries: int | None, flags: Mapping[str, Any],
-                 provider_id: str | None = None) -> Any:
+                 target: _mapping.Entry | None = None) -> Any:
         options: dict[str, Any] = {"model": model, "extra_body": extra_body, "headers": headers,
                                    "max_retries": max_retries, "flags": flags, "provider": provider}
-        call = self._plan(task, values, timeout=timeout, provider_id=provider_id, **options)  # checks everything
-        need = None if provider_id else self._needs_mapping(provider, model)
+        call = self._plan(task, values, timeout=timeout, target=target, **options)  # checks everything
+        need = None if target else self._needs_mapping(provider, model)
         if need is not None:
-            provider_id, lookup = self._mapped(need, task)
+            target, lookup = self._mapped(need, task)
             if lookup is not None:
                 body = send(self._http, lookup, call.deadline, f"{call.where} model mapping", call.max_retries,
                             stream=False)[1]
-                provider_id = _mapping.choose(self._remember(need[1], body), *need, task.task, task.method)
-            call = self._plan(task, values, timeout=self._left(call), provider_id=provider_id, **options)
+                target = _mapping.choose(self._remember(need[1], body), *need, task.task, task.method)
+            call = self._plan(task, values, timeout=self._left(call), target=target, **options)
         media = {path: value if self._passed_on(call, value) else self._load(value, call)
                  for path, value in call.media.items()}
         response, content = send(self._http, self._build(call, media), call.deadline, call.where, call.max_retries,
@@ -564,33 +569,33 @@ class AsyncClientBase(_ClientCore[httpx.AsyncClient]):
                                     probe.max_retries, stream=False))[1]
             entries = self._remember(model_id, body)
         failures: list[tuple[str, InferenceError]] = []
-        for provider, provider_id in self._candidates(task, model_id, entries):
+        for target in self._candidates(task, model_id, entries):
             try:
-                return await self._call_on(provider, task, values, timeout=self._left(probe),
-                                           provider_id=provider_id, **options)
+                return await self._call_on(target.provider, task, values, timeout=self._left(probe), target=target,
+                                           **options)
             except FAILOVER as error:
                 if _after_submission(error):
                     raise
-                logger.debug("%s: provider %s failed (%s); trying the next one", probe.where, provider, error)
-                failures.append((provider, error))
+                logger.debug("%s: provider %s failed (%s); trying the next one", probe.where, target.provider, error)
+                failures.append((target.provider, error))
         raise self._failed_over(task, failures)
 
     async def _call_on(self, provider: str | None, task: TaskSpec, values: Mapping[str, Any], *,
                        model: str | None, extra_body: Mapping[str, Any] | None, headers: Mapping[str, str] | None,
                        timeout: float | Deadline | None, max_retries: int | None, flags: Mapping[str, Any],
-                       provider_id: str | None = None) -> Any:
+                       target: _mapping.Entry | None = None) -> Any:
         options: dict[str, Any] = {"model": model, "extra_body": extra_body, "headers": headers,
                                    "max_retries": max_retries, "flags": flags, "provider": provider}
-        call = self._plan(task, values, timeout=timeout, provider_id=provider_id, **options)  # checks everything
-        need = None if provider_id else self._needs_mapping(provider, model)
+        call = self._plan(task, values, timeout=timeout, target=target, **options)  # checks everything
+        need = None if target else self._needs_mapping(provider, model)
         if need is not None:
-            provider_id, lookup = self._mapped(need, task)
+            target, lookup = self._mapped(need, task)
             if lookup is not None:
                 async with within(call.deadline, call.where):
                     body = (await asend(self._http, lookup, call.deadline, f"{call.where} model mapping",
                                         call.max_retries, stream=False))[1]
-                provider_id = _mapping.choose(self._remember(need[1], body), *need, task.task, task.method)
-            call = self._plan(task, values, timeout=self._left(call), provider_id=provider_id, **options)
+                target = _mapping.choose(self._remember(need[1], body), *need, task.task, task.method)
+            call = self._plan(task, values, timeout=self._left(call), target=target, **options)
         async with within(call.deadline, call.where):
             media = {path: value if self._passed_on(call, value) else await self._load(value, call)
                      for path, value in call.media.items()}

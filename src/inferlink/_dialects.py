@@ -70,6 +70,8 @@ def _value(spec: Any, source: Any, variables: Mapping[str, Any]) -> Any:
         return _MISSING
     if "unless_model" in spec and re.search(spec["unless_model"], model):
         return _MISSING
+    if "if" in spec and not found(_lookup(spec["if"], source, variables)):
+        return _MISSING
     if "const" in spec:
         value = spec["const"]
     elif "format" in spec:

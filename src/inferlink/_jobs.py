@@ -105,8 +105,8 @@ def _poll(route: Route, flow: Mapping[str, Any], doc: Any, where: str, interval:
         raise ResponseError(f"{where}: {route.provider} accepted the request but its answer has no job id "
                             f"({flow['id']}): {_shown(doc)}")
     job = f"{route.provider} job {str(job_id)!r}"
-    status_url = _url(route, flow["poll"], doc, where)
-    result_url = _url(route, flow["result"], doc, where) if "result" in flow else None
+    first = doc  # the URLs to follow come from the first answer, and only when they are needed
+    status_url: str | None = None
     every = flow["every"] if interval is None else interval
     while True:
         status = get_path(doc, flow["status"])
@@ -119,12 +119,14 @@ def _poll(route: Route, flow: Mapping[str, Any], doc: Any, where: str, interval:
             break
         if not found(status):
             raise ResponseError(f"{where}: {job}'s status is missing ({flow['status']}): {_shown(doc)}")
+        status_url = status_url or _url(route, flow["poll"], first, where)
         note = f"{job} was still {status} (status URL: {status_url.split('?')[0]})"
         yield Pause(every, note)
         doc = _document((yield Fetch(status_url, _same_origin(status_url, route.root), "job status", note)), where,
                         f"status of {job}")
-    if result_url is None:
+    if "result" not in flow:
         return doc, None
+    result_url = _url(route, flow["result"], first, where)
     note = f"{job} had finished; its result was being fetched from {result_url.split('?')[0]}"
     fetch = Fetch(result_url, _same_origin(result_url, route.root), "job result", note, job=str(job_id))
     return _document((yield fetch), where, f"result of {job}"), None

@@ -34,6 +34,14 @@ class Entry:
     provider_id: str
     status: str
     task: str
+    adapter_weights: str | None = None  # a LoRA: the weights file in the Hub repo, applied by the provider
+
+    def adapter(self, model: str) -> tuple[str, str] | None:
+        """(the LoRA's Hub repo URL, its weights file URL), when this entry serves an adapter."""
+        if not self.adapter_weights:
+            return None
+        repo = f"{os.environ.get('HF_ENDPOINT', 'https://huggingface.co').rstrip('/')}/{model}"
+        return repo, f"{repo}/resolve/main/{self.adapter_weights}"
 
 
 def parse(body: bytes, model: str) -> list[Entry]:
@@ -45,7 +53,8 @@ def parse(body: bytes, model: str) -> list[Entry]:
             raw = [{"provider": name, **value} for name, value in raw.items()]
         if raw is None:
             return []
-        return [Entry(str(e["provider"]), str(e["providerId"]), str(e.get("status", "live")), str(e.get("task", "")))
+        return [Entry(str(e["provider"]), str(e["providerId"]), str(e.get("status", "live")), str(e.get("task", "")),
+                      str(e["adapterWeightsPath"]) if e.get("adapterWeightsPath") else None)
                 for e in raw]
     except (ValueError, KeyError, TypeError, AttributeError) as error:
         raise ResponseError(f"the Hub's provider mapping of {model!r} is not in a known shape ({error})",
@@ -88,8 +97,8 @@ def user_mapping(given: Mapping[str, Mapping[str, str]] | None) -> dict[str, dic
     return table
 
 
-def choose(entries: list[Entry], provider: str, model: str, task: str, method: str) -> str:
-    """The provider's id of `model` for `task`, or an error naming the providers that serve it."""
+def choose(entries: list[Entry], provider: str, model: str, task: str, method: str) -> Entry:
+    """The provider's entry of `model` for `task`, or an error naming the providers that serve it."""
     hub_task = HUB_TASKS.get(task, task)
     for entry in entries:
         if entry.provider == provider:
@@ -98,7 +107,7 @@ def choose(entries: list[Entry], provider: str, model: str, task: str, method: s
                                         f"{hub_task!r}")
             if entry.status in ("staging", "error"):
                 logger.warning("%s: %s's mapping of %r has status %r", method, provider, model, entry.status)
-            return entry.provider_id
+            return entry
     serving = [e.provider for e in entries if not e.task or e.task == hub_task]
     raise InvalidInputError(f"{method}(): provider {provider!r} does not serve {model!r}; "
                             + (f"providers that do: {', '.join(serving)}" if serving else

@@ -217,7 +217,9 @@ def encode(task: TaskSpec, route: Route, body: dict[str, Any], media: Mapping[st
         put(body, path, _media(given, style, dialect))
     if not native:
         version = (route.body_model or "").partition(":")[2] or None  # owner/name:version ids (replicate)
-        body = remap(dialect["request"], body, {"model": route.body_model, "version": version})
+        repo, weights = route.adapter or (None, None)
+        body = remap(dialect["request"], body, {"model": route.body_model, "version": version,
+                                                "lora_repo": repo, "lora": weights})
     if extra_body:
         merge(body, extra_body)
     if style == "file":

@@ -31,6 +31,7 @@ class Route:
     serverless: bool = False  # a provider's cloud: a call without any token cannot succeed
     root: str = ""  # where the provider's API starts (the router's or its own): job polls go under it
     flow: str | None = None  # the named job flow (specs/flows.json) that follows the submission
+    adapter: tuple[str, str] | None = None  # a LoRA the provider applies: (its Hub repo URL, its weights file URL)
 
 
 def is_url(value: str | None) -> bool:
@@ -72,9 +73,10 @@ def _endpoint_route(base: str, task: str, model_id: str | None) -> Route:
 
 def resolve(providers: Mapping[str, Any], *, provider: str | None, client_model: str | None,
             call_model: str | None, base_url: str | None, task: str, method: str, stream: bool,
-            provider_id: str | None = None, via_router: bool = False) -> Route:
+            provider_id: str | None = None, adapter: tuple[str, str] | None = None,
+            via_router: bool = False) -> Route:
     """Pick the route of one call. Raises InvalidInputError (nothing sent) when the call cannot be routed.
-    `provider_id` is the provider's own id of the model; `via_router`: the caller has a Hugging Face token, so a
+    `provider_id` is the provider's own id of the model, `adapter` a LoRA it serves it with; `via_router`: the caller has a Hugging Face token, so a
     provider reachable through the Hugging Face router is called there (else directly, with the caller's key)."""
     base = base_url
     model_id = call_model or client_model
@@ -113,7 +115,7 @@ def resolve(providers: Mapping[str, Any], *, provider: str | None, client_model:
         url += "?" + spec["router_query"]
     return Route(name, url, spec.get("dialect", "hf"), is_hf_host(url), target or table.get("default_model"),
                  tuple(spec.get("omit", ())), spec.get("json_schema", "openai"), table.get("auth", "bearer"),
-                 tuple(spec.get("headers", {}).items()), serverless, root, spec.get("flow"))
+                 tuple(spec.get("headers", {}).items()), serverless, root, spec.get("flow"), adapter)
 
 
 def service_url(providers: Mapping[str, Any], *, provider: str | None, client_model: str | None,

@@ -368,10 +368,15 @@ DIALECTS: dict[str, Any] = {'openai-chat': {'description': "OpenAI chat completi
                             'response': {'text': ['text', 'output'], 'chunks': 'chunks'}},
  'fal-text-to-image': {'description': "fal-ai's image generators (fal.run): the prompt, width and height as "
                                       'image_size, the other parameters as they are; the image is downloaded '
-                                      'from images[0].url.',
+                                      'from images[0].url. A LoRA of the Hub mapping goes in loras '
+                                      '(fal-ai/lora also names its base model).',
                        'request': {'prompt': 'inputs',
                                    'image_size.width': 'parameters.width',
                                    'image_size.height': 'parameters.height',
+                                   'loras': {'list': [{'object': {'path': '$lora', 'scale': {'const': 1}}}],
+                                             'if': '$lora'},
+                                   'model_name': {'const': 'stabilityai/stable-diffusion-xl-base-1.0',
+                                                  'when_model': '^fal-ai/lora$'},
                                    '*': {'path': 'parameters', 'except': ['width', 'height']}},
                        'download': 'images.0.url'},
  'fal-text-to-speech': {'description': "fal-ai's speech generators (fal.run): the text in, the audio "
@@ -389,18 +394,25 @@ DIALECTS: dict[str, Any] = {'openai-chat': {'description': "OpenAI chat completi
                        'download': 'video.url'},
  'fal-image-to-video': {'description': "fal-ai's image-to-video models (queue.fal.run): the image as a data "
                                        "URL (or the caller's URL) in image_url, prompt and parameters beside "
-                                       'it; the video downloaded from video.url.',
+                                       'it; the video downloaded from video.url. A LoRA of the Hub mapping '
+                                       'goes in loras.',
                         'media': 'data-url',
                         'default_mime': 'image/png',
-                        'request': {'image_url': 'inputs', '*': 'parameters'},
+                        'request': {'image_url': 'inputs',
+                                    'loras': {'list': [{'object': {'path': '$lora', 'scale': {'const': 1}}}],
+                                              'if': '$lora'},
+                                    '*': 'parameters'},
                         'download': 'video.url'},
  'fal-image-to-image': {'description': "fal-ai's image editors (queue.fal.run): the image in image_url and "
                                        'image_urls (models read one or the other), prompt and parameters '
-                                       'beside it; the image downloaded from images[0].url.',
+                                       'beside it; the image downloaded from images[0].url. A LoRA of the '
+                                       'Hub mapping goes in loras.',
                         'media': 'data-url',
                         'default_mime': 'image/png',
                         'request': {'image_url': 'inputs',
                                     'image_urls': {'list': ['inputs']},
+                                    'loras': {'list': [{'object': {'path': '$lora', 'scale': {'const': 1}}}],
+                                              'if': '$lora'},
                                     '*': 'parameters'},
                         'download': 'images.0.url'},
  'fal-image-segmentation': {'description': "fal-ai's segmentation models (queue.fal.run, sync_mode so the "
@@ -419,11 +431,13 @@ DIALECTS: dict[str, Any] = {'openai-chat': {'description': "OpenAI chat completi
  'replicate-prompt': {'description': 'Replicate predictions of image and video generators: the prompt and '
                                      'parameters under input (and the version of an owner/name:version id); '
                                      "the output URL is downloaded. Text-to-video's list of negative prompts "
-                                     'is sent as one comma-separated string.',
+                                     'is sent as one comma-separated string. A LoRA of the Hub mapping is '
+                                     'named by its repo in lora_weights.',
                       'request': {'version': '$version',
                                   'input': {'object': {'prompt': 'inputs',
                                                        'negative_prompt': {'path': 'parameters.negative_prompt',
                                                                            'join': ', '},
+                                                       'lora_weights': '$lora_repo',
                                                        '*': 'parameters'}}},
                       'download': ['output.0', 'output']},
  'replicate-speech': {'description': 'Replicate predictions of speech generators: the text (as input.text) '
