@@ -16,7 +16,7 @@ TASK_KEYS = {"task", "method", "summary", "upstream", "input", "output", "stream
              "response", "returns", "examples", "description", "aliases"}
 NORMALIZERS = {None, "first", "flatten", "listify", "matrix"}
 ROUTE_KEYS = {"path", "dialect", "stream_path", "omit", "json_schema", "headers", "flow", "base_url", "router_query",
-              "version_path"}
+              "version_path", "prefer_wait"}
 FLOW_KEYS = {"description", "id", "status", "done", "failed", "error", "poll", "result", "every"}
 
 

@@ -386,3 +386,15 @@ async def test_a_lora_of_the_mapping_is_named_to_replicate(mode: str, httpx_mock
                kwargs={"output_type": "bytes"})
     assert json.loads(httpx_mock.get_requests()[1].content) == {
         "input": {"prompt": "a quiet harbour", "lora_weights": "https://huggingface.co/alvdansen/flux-koda"}}
+
+
+@pytest.mark.parametrize(("timeout", "prefer"), [(None, "wait=60"), (600, "wait=60"), (10, "wait=9"), (1.5, "wait=1")])
+async def test_replicate_is_asked_to_answer_before_the_deadline(timeout: float | None, prefer: str, mode: str,
+                                                                httpx_mock: HTTPXMock) -> None:
+    """Prefer: wait=N never outlasts the call, so the prediction's id comes back in time to be followed."""
+    _, method, arg, model_id, url, submitted, status_url, failed, _ = FAILURES["replicate-prediction"]
+    httpx_mock.add_response(url=url, method="POST", json=submitted)
+    httpx_mock.add_response(url=status_url, method="GET", json=failed)
+    with pytest.raises(JobFailedError):
+        await call(mode, method, arg, **options("replicate", model_id, timeout=timeout))
+    assert httpx_mock.get_requests()[0].headers["prefer"] == prefer

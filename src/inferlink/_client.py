@@ -323,6 +323,10 @@ class _ClientCore(ABC, Generic[H]):
         headers = {"content-type": content_type, **call.headers}
         if call.variant.stream:
             headers.setdefault("accept", "text/event-stream")
+        if call.route.prefer_wait:  # answer in time for the job id to reach us before the call's deadline
+            left = call.deadline.remaining()
+            wait = call.route.prefer_wait if left is None else max(1, min(call.route.prefer_wait, int(left - 0.5)))
+            headers["prefer"] = f"wait={wait}"
         url = self._urls.get(call.route.url)
         if url is None:  # parsing a URL costs more than the rest of building the request
             url = self._urls[call.route.url] = httpx.URL(call.route.url)

@@ -32,6 +32,7 @@ class Route:
     root: str = ""  # where the provider's API starts (the router's or its own): job polls go under it
     flow: str | None = None  # the named job flow (specs/flows.json) that follows the submission
     adapter: tuple[str, str] | None = None  # a LoRA the provider applies: (its Hub repo URL, its weights file URL)
+    prefer_wait: int | None = None  # seconds the server may hold the answer (RFC 7240 `Prefer: wait=N`)
 
 
 def is_url(value: str | None) -> bool:
@@ -115,7 +116,8 @@ def resolve(providers: Mapping[str, Any], *, provider: str | None, client_model:
         url += "?" + spec["router_query"]
     return Route(name, url, spec.get("dialect", "hf"), is_hf_host(url), target or table.get("default_model"),
                  tuple(spec.get("omit", ())), spec.get("json_schema", "openai"), table.get("auth", "bearer"),
-                 tuple(spec.get("headers", {}).items()), serverless, root, spec.get("flow"), adapter)
+                 tuple(spec.get("headers", {}).items()), serverless, root, spec.get("flow"), adapter,
+                 spec.get("prefer_wait"))
 
 
 def service_url(providers: Mapping[str, Any], *, provider: str | None, client_model: str | None,

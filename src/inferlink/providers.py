@@ -10,8 +10,9 @@
 
 A route is the same data as in specs/providers/*.json: `path` (with `{model}` where the model id goes), `dialect`
 (`hf`, `openai-chat`, `openai-completions`, `openai-embeddings`, or any other of specs/dialects.json), and
-optionally `stream_path`, `omit`, `json_schema`, `headers`, `base_url` (this route's own), `version_path` and
-`flow` (a job flow of specs/flows.json, for APIs that answer with a job to poll). Any OpenAI-compatible service
+optionally `stream_path`, `omit`, `json_schema`, `headers`, `base_url` (this route's own), `version_path`, `flow`
+(a job flow of specs/flows.json, for APIs that answer with a job to poll) and `prefer_wait` (seconds the server may
+hold the answer, sent as `Prefer: wait=N` and never past the call's timeout). Any OpenAI-compatible service
 works this way with no code.
 """
 
@@ -30,7 +31,8 @@ from .errors import InvalidInputError
 
 __all__ = ["ProviderName", "RegisteredProvider", "known_providers", "register_provider"]
 
-_ROUTE_KEYS = {"path", "dialect", "stream_path", "omit", "json_schema", "headers", "flow", "base_url", "version_path"}
+_ROUTE_KEYS = {"path", "dialect", "stream_path", "omit", "json_schema", "headers", "flow", "base_url", "version_path",
+               "prefer_wait"}
 _TASKS = {value.task for value in vars(_tasks).values() if isinstance(value, TaskSpec)}
 
 
