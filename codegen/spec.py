@@ -101,7 +101,7 @@ def _copy_common(name: str, source: str, common: dict[str, Any], prefix: str, de
                  where: Path) -> dict[str, Any]:
     if source not in common:
         raise _fail(where, f"$defs/{name}: no shared definition {source!r} in common.json")
-    body = copy.deepcopy(common[source])
+    body: dict[str, Any] = copy.deepcopy(common[source])
     body["title"] = name
 
     def relink(node: Any, at: str) -> None:

@@ -202,3 +202,13 @@ def test_hand_written_runtime_never_imports_generated_code() -> None:
     hits = [f"{p.name}:{number}: {line.strip()}" for p in runtime
             for number, line in enumerate(p.read_text().splitlines(), 1) if "_generated" in line]
     assert not hits, "the hand-written runtime refers to inferlink._generated:\n" + "\n".join(hits)
+
+
+def test_registered_routes_take_the_keys_of_spec_routes() -> None:
+    """codegen (which never imports the runtime) and register_provider() name the same route keys; only the router's
+    query string is for built-in providers alone (a registered provider is never reached through the router)."""
+    from codegen.spec import JSON_SCHEMA_STYLES, ROUTE_KEYS
+    from inferlink import _request, providers
+
+    assert ROUTE_KEYS == providers._ROUTE_KEYS | {"router_query"}
+    assert JSON_SCHEMA_STYLES == _request.JSON_SCHEMA_STYLES

@@ -228,7 +228,7 @@ class _ClientCore(ABC, Generic[H]):
     def _entries(self, model_id: str) -> tuple[list[_mapping.Entry] | None, httpx.Request]:
         """The cached Hub mapping of a model, and the request that fetches it."""
         token = self._hf_token()
-        request = self._http.build_request("GET", _mapping.hub_url(model_id), params=_mapping.HUB_PARAMS,
+        request = self._http.build_request("GET", _mapping.hub(f"api/models/{model_id}"), params=_mapping.HUB_PARAMS,
                                            headers={"authorization": f"Bearer {token}"} if token else {})
         return self._hub_mapping.get((token, model_id)), request
 

@@ -165,14 +165,13 @@ def _advance(steps: Steps, reply: bytes | None) -> tuple[Fetch | Pause | None, A
         return None, done.value
 
 
-def _wait(step: Pause, deadline: Deadline) -> tuple[float, bool]:
-    """How long to pause, and whether the deadline ends the pause (too little time left for another poll)."""
+def _wait(step: Pause, deadline: Deadline) -> float:
+    """How long to pause: the flow's pace, but the next poll starts before the deadline (and if too little is left
+    for one, the pause ends at the deadline, where the next request times out)."""
     left = deadline.remaining()
     if left is None:
-        return step.seconds, False
-    if left <= _MARGIN:
-        return max(left, 0.0), True
-    return min(step.seconds, left - _MARGIN), False
+        return step.seconds
+    return min(step.seconds, left - _MARGIN) if left > _MARGIN else max(left, 0.0)
 
 
 def _failed(error: HTTPError, where: str, provider: str | None, job: str) -> JobFailedError:
@@ -203,10 +202,7 @@ def drive(http: httpx.Client, steps: Steps, route: Route, headers: Mapping[str, 
                 return result  # type: ignore[no-any-return]
             note = step.note
             if isinstance(step, Pause):
-                seconds, expires = _wait(step, deadline)
-                time.sleep(seconds)
-                if expires:
-                    raise deadline.expired(where)
+                time.sleep(_wait(step, deadline))
                 reply = b""
                 continue
             try:
@@ -235,10 +231,7 @@ async def adrive(http: httpx.AsyncClient, steps: Steps, route: Route, headers: M
                     return result  # type: ignore[no-any-return]
                 note = step.note
                 if isinstance(step, Pause):
-                    seconds, expires = _wait(step, deadline)
-                    await asyncio.sleep(seconds)
-                    if expires:
-                        raise deadline.expired(where)
+                    await asyncio.sleep(_wait(step, deadline))
                     reply = b""
                     continue
                 try:

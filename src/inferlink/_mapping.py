@@ -20,9 +20,10 @@ MAPPING_ENV = "INFERLINK_PROVIDER_MAPPING"
 HUB_TASKS = {"chat-completion": "conversational"}  # the Hub's name of a task, where it differs
 
 
-def hub_url(model: str) -> str:
-    endpoint = os.environ.get("HF_ENDPOINT", "https://huggingface.co").rstrip("/")
-    return f"{endpoint}/api/models/{model}"
+def hub(path: str) -> str:
+    """A URL on the Hub (HF_ENDPOINT, for a mirror or a private Hub)."""
+    return f"{os.environ.get('HF_ENDPOINT', 'https://huggingface.co').rstrip('/')}/{path}"
+
 
 
 HUB_PARAMS = {"expand[]": "inferenceProviderMapping"}
@@ -40,8 +41,7 @@ class Entry:
         """(the LoRA's Hub repo URL, its weights file URL), when this entry serves an adapter."""
         if not self.adapter_weights:
             return None
-        repo = f"{os.environ.get('HF_ENDPOINT', 'https://huggingface.co').rstrip('/')}/{model}"
-        return repo, f"{repo}/resolve/main/{self.adapter_weights}"
+        return hub(model), hub(f"{model}/resolve/main/{self.adapter_weights}")
 
 
 def parse(body: bytes, model: str) -> list[Entry]:

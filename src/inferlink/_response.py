@@ -59,37 +59,33 @@ def _image(task: TaskSpec, content: bytes) -> Any:
     return image
 
 
+_NATIVE = ("hf", "openai-chat")  # dialects whose answers already have the spec's shape
+
+
 def parse(task: TaskSpec, variant: Variant, route: Route, dialects: Mapping[str, Any], content: bytes) -> Any:
     from pydantic import ValidationError
 
-    if task.response_format == "bytes":
-        wrapped = route.dialect not in ("hf", "openai-chat") and "response" in dialects[route.dialect]
-        if wrapped:  # the provider wraps the bytes in JSON (e.g. base64)
-            try:
-                unwrapped = remap(dialects[route.dialect]["response"], json.loads(content))
-            except ValueError as error:
-                raise _invalid(task, "response", content, f"invalid JSON: {error}") from None
-            if not isinstance(unwrapped, bytes):
-                raise _invalid(task, "response", content, "no base64 content where the provider puts it")
-            content = unwrapped
+    native = route.dialect in _NATIVE
+    if task.response_format == "bytes" and (native or "response" not in dialects[route.dialect]):
         return _image(task, content) if variant.decode == "image" else content
+    if not native:  # another API's JSON: its dialect says where the result is in it
+        try:
+            doc = json.loads(content)
+        except ValueError as error:
+            raise _invalid(task, "response", content, f"invalid JSON: {error}") from None
+        return parse_document(task, variant, route, dialects, doc, None, content)
     adapter = task.adapter("OUTPUT_TYPE")
-    native = route.dialect in ("hf", "openai-chat")
     try:
-        if native:
-            try:  # most answers already have the spec's shape: parse the bytes straight into the models
-                if task.normalize == "flatten":  # [[...]] -> [...] without building the outer list
-                    inner = content.strip()
-                    if inner[:2] == b"[[" and inner[-2:] == b"]]":
-                        return _pick(adapter.validate_json(inner[1:-1]), variant.pick)
-                return _pick(_normalize(task.normalize, adapter.validate_json(content)), variant.pick)
-            except ValidationError:
-                if task.normalize is None:
-                    raise
-        data = json.loads(content)
-        if not native:
-            data = remap(dialects[route.dialect]["response"], data)
-        value = adapter.validate_python(_normalize(task.normalize, data))
+        try:  # most answers already have the spec's shape: parse the bytes straight into the models
+            if task.normalize == "flatten":  # [[...]] -> [...] without building the outer list
+                inner = content.strip()
+                if inner[:2] == b"[[" and inner[-2:] == b"]]":
+                    return _pick(adapter.validate_json(inner[1:-1]), variant.pick)
+            return _pick(_normalize(task.normalize, adapter.validate_json(content)), variant.pick)
+        except ValidationError:
+            if task.normalize is None:
+                raise
+        value = adapter.validate_python(_normalize(task.normalize, json.loads(content)))
     except ValueError as error:  # pydantic's ValidationError and json's JSONDecodeError
         detail = _summary(error) if isinstance(error, ValidationError) else f"invalid JSON: {error}"
         raise _invalid(task, "response", content, detail) from None
@@ -97,21 +93,24 @@ def parse(task: TaskSpec, variant: Variant, route: Route, dialects: Mapping[str,
 
 
 def parse_document(task: TaskSpec, variant: Variant, route: Route, dialects: Mapping[str, Any], doc: Any,
-                   download: bytes | None) -> Any:
-    """The typed result of a job: the dialect's `response` mapping over the provider's last JSON document, with the
-    downloaded result as "$download" (the whole result by default)."""
+                   download: bytes | None, content: bytes | None = None) -> Any:
+    """The typed result from a provider's JSON answer (for a job, its last document): the dialect's `response`
+    mapping over it, with the downloaded result as "$download" (the whole result by default)."""
     from pydantic import ValidationError
 
-    value = remap(dialects[route.dialect].get("response", {"": "$download"}), doc, {"download": download})
-    shown = json.dumps(doc).encode()
+    mapping = dialects[route.dialect].get("response", {"": "$download"})
+    value = remap(mapping, doc, {"download": download})
+    shown = content if content is not None else json.dumps(doc).encode()
     if task.response_format == "bytes":
         if not isinstance(value, bytes):
-            raise _invalid(task, "result", shown, "no content where the provider puts it")
+            spec = mapping.get("", "")
+            place = f"{spec['path']} ({spec['decode']})" if isinstance(spec, dict) and "decode" in spec else spec
+            raise _invalid(task, "response", shown, f"no content at {place}, where the provider puts it")
         return _image(task, value) if variant.decode == "image" else value
     try:
         return _pick(task.adapter("OUTPUT_TYPE").validate_python(_normalize(task.normalize, value)), variant.pick)
     except ValidationError as error:
-        raise _invalid(task, "result", shown, _summary(error)) from None
+        raise _invalid(task, "response", shown, _summary(error)) from None
 
 
 def parse_structured(task: TaskSpec, variant: Variant, output: Any, model: Any, content: bytes) -> Any:
